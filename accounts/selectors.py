@@ -1,0 +1,21 @@
+"""Readers for accounts."""
+
+from __future__ import annotations
+
+from accounts.models import ApiKey, Membership, Workspace
+
+
+def api_key_by_hash(*, key_hash: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("workspace").filter(key_hash=key_hash).first()
+
+
+def api_key_by_prefix(*, prefix: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
+
+
+def workspace_by_slug(*, slug: str) -> Workspace | None:
+    return Workspace.objects.filter(slug=slug).first()
+
+
+def membership_for(*, workspace_id: int, user_id: int) -> Membership | None:
+    return Membership.objects.filter(workspace_id=workspace_id, user_id=user_id).first()

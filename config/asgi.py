@@ -1,0 +1,55 @@
+"""ASGI entry point: ``config.asgi:application``.
+
+HTTP under /v1/ and /api/v1/ goes to the lean API handler; everything else
+(console, admin, management API) to Django's full stack; WebSockets to
+Channels consumers. Lifespan shutdown drains the request-log buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from gateway.asgi import ApiASGIHandler, is_api_path  # noqa: E402
+from gateway.http import clients  # noqa: E402
+from gateway.logs import request_logs  # noqa: E402
+from gateway.routing import websocket_urlpatterns  # noqa: E402
+
+api_app = ApiASGIHandler()
+
+
+async def http_app(scope, receive, send):
+    if is_api_path(scope["path"]):
+        return await api_app(scope, receive, send)
+    return await django_app(scope, receive, send)
+
+
+router = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+    }
+)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.to_thread(request_logs.stop)
+                await clients.close_current()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    return await router(scope, receive, send)

@@ -1,0 +1,21 @@
+"""Test settings: the real settings, with what tests must override."""
+
+import os
+import tempfile
+
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES
+
+# Tests must never reach a real provider: drop any credentials from the shell.
+PROVIDER_CREDENTIALS = {slug: {"api_key": "", "base_url": ""} for slug in PROVIDER_SLUGS}  # noqa: F405
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+API_KEY_LOCAL_TTL = 0.5
+CATALOG_TTL = 0.0
+REQUEST_LOG_FLUSH_INTERVAL = 0.05
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: live-server threads and helper processes share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"junction-test-{os.getpid()}.sqlite3")
+    }

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gateway import urls as gateway_urls
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/manage/", include("accounts.api_urls")),
+    path("v1/", include(gateway_urls)),
+    path("api/v1/", include(gateway_urls)),
+]

@@ -1,0 +1,143 @@
+"""Authenticate stage: API key -> Principal, without a database query per request.
+
+Three layers: this process's own table (trusted ``API_KEY_LOCAL_TTL`` seconds),
+the shared cache when it really is shared (Redis), and the database. Revoking a
+key deletes it from the shared cache, so every process stops accepting it
+within ``API_KEY_LOCAL_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts.keys import hash_secret
+from accounts.models import KeyScope
+from accounts.selectors import api_key_by_hash
+from gateway.errors import ErrorType, GatewayError
+
+LOCAL_MAX_ENTRIES = 50_000
+_MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: int
+    key_prefix: str
+    key_hash: str
+    workspace_id: int
+    workspace_slug: str
+    scope: str
+    expires_at: float | None  # unix time
+    revoked: bool
+    workspace_active: bool
+
+
+def _shared_cache_enabled() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def _shared_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def _load_from_db(key_hash: str) -> Principal | None:
+    key = api_key_by_hash(key_hash=key_hash)
+    if key is None:
+        return None
+    return Principal(
+        key_id=key.pk,
+        key_prefix=key.prefix,
+        key_hash=key.key_hash,
+        workspace_id=key.workspace_id,
+        workspace_slug=key.workspace.slug,
+        scope=key.scope,
+        expires_at=key.expires_at.timestamp() if key.expires_at else None,
+        revoked=key.revoked_at is not None,
+        workspace_active=key.workspace.is_active,
+    )
+
+
+class KeyCache:
+    def __init__(self) -> None:
+        self._local: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
+
+    async def get(self, key_hash: str) -> Principal | None:
+        now = time.monotonic()
+        hit = self._local.get(key_hash)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        principal = await self._fetch(key_hash)
+        self._local[key_hash] = (principal, now + settings.API_KEY_LOCAL_TTL)
+        self._local.move_to_end(key_hash)
+        while len(self._local) > LOCAL_MAX_ENTRIES:
+            self._local.popitem(last=False)
+        return principal
+
+    async def _fetch(self, key_hash: str) -> Principal | None:
+        if _shared_cache_enabled():
+            cached = await cache.aget(_shared_key(key_hash))
+            if cached == _MISSING:
+                return None
+            if isinstance(cached, Principal):
+                return cached
+        principal = await sync_to_async(_load_from_db)(key_hash)
+        if _shared_cache_enabled():
+            # Unknown keys are remembered briefly so a flood of bad keys cannot
+            # turn into a flood of queries.
+            ttl = settings.API_KEY_SHARED_TTL if principal else 10
+            await cache.aset(_shared_key(key_hash), principal or _MISSING, ttl)
+        return principal
+
+    def forget(self, key_hash: str) -> None:
+        self._local.pop(key_hash, None)
+        if _shared_cache_enabled():
+            cache.delete(_shared_key(key_hash))
+
+    def clear(self) -> None:
+        self._local.clear()
+
+
+# The per-process key table (one per worker process, by design).
+key_cache = KeyCache()
+
+
+def forget_key(key_hash: str) -> None:
+    key_cache.forget(key_hash)
+
+
+def bearer_token(headers: dict[str, str], *, allow_x_api_key: bool = False) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    if allow_x_api_key:
+        return headers.get("x-api-key") or None
+    return None
+
+
+async def authenticate(token: str | None, *, required_scope: str = KeyScope.INFERENCE) -> Principal:
+    if not token:
+        raise GatewayError(
+            ErrorType.AUTHENTICATION,
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+            code="invalid_api_key",
+        )
+    principal = await key_cache.get(hash_secret(token))
+    if principal is None or not principal.workspace_active:
+        raise GatewayError(ErrorType.AUTHENTICATION, "Incorrect API key provided.", code="invalid_api_key")
+    if principal.revoked:
+        raise GatewayError(ErrorType.AUTHENTICATION, "This API key has been revoked.", code="invalid_api_key")
+    if principal.expires_at is not None and principal.expires_at <= time.time():
+        raise GatewayError(ErrorType.AUTHENTICATION, "This API key has expired.", code="invalid_api_key")
+    if principal.scope != required_scope:
+        raise GatewayError(
+            ErrorType.PERMISSION,
+            f"This key has scope '{principal.scope}'; this endpoint needs '{required_scope}'.",
+            code="wrong_key_scope",
+        )
+    return principal

@@ -1,0 +1,307 @@
+"""The canonical request, response and event stream.
+
+Every inbound dialect decodes into these types and encodes from them; every
+provider encodes from them and decodes into them. Translation is therefore
+N + M, never N x M. The shapes follow the Responses API (the richest of the
+three public dialects). Plain slotted dataclasses: cheap to build, no
+per-chunk validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    DEVELOPER = "developer"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+# ---------------------------------------------------------------- content parts
+
+
+@dataclass(slots=True)
+class TextPart:
+    text: str
+    # Provider-specific annotations that must survive a same-provider round trip
+    # (Anthropic ``cache_control``, OpenAI ``annotations``). Never interpreted.
+    extra: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ImagePart:
+    """An image given by http(s) URL or by ``data:<mime>;base64,...`` URL."""
+
+    url: str
+    detail: str | None = None  # "auto" | "low" | "high"
+
+
+@dataclass(slots=True)
+class FilePart:
+    """A document (PDF) given inline (data URL) or by uploaded file id."""
+
+    data_url: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+Part = TextPart | ImagePart | FilePart
+
+
+# ---------------------------------------------------------------------- items
+
+
+@dataclass(slots=True)
+class Message:
+    role: Role
+    content: list[Part]
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class FunctionCall:
+    call_id: str
+    name: str
+    arguments: str  # JSON text, exactly as produced by the model
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class FunctionCallOutput:
+    call_id: str
+    output: str
+    is_error: bool = False
+
+
+@dataclass(slots=True)
+class Reasoning:
+    """Model reasoning. ``summary`` is shown to people; the opaque fields carry
+    state back to the same provider on the next turn (OpenAI
+    ``encrypted_content``, Anthropic thinking ``signature`` or
+    ``redacted_thinking`` data, Gemini ``thoughtSignature``)."""
+
+    summary: list[str] = field(default_factory=list)
+    text: str | None = None  # full thinking text where the provider exposes it
+    encrypted_content: str | None = None
+    signature: str | None = None
+    redacted: bool = False
+    provider: str | None = None  # which provider kind produced the opaque state
+    id: str | None = None
+
+
+Item = Message | FunctionCall | FunctionCallOutput | Reasoning
+
+
+# ---------------------------------------------------------------------- tools
+
+
+@dataclass(slots=True)
+class FunctionTool:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+@dataclass(slots=True)
+class WebSearchTool:
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ImageGenerationTool:
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+Tool = FunctionTool | WebSearchTool | ImageGenerationTool
+
+
+class ToolChoiceMode(StrEnum):
+    AUTO = "auto"
+    NONE = "none"
+    REQUIRED = "required"
+    FUNCTION = "function"  # a named function, see ToolChoice.name
+
+
+@dataclass(slots=True)
+class ToolChoice:
+    mode: ToolChoiceMode
+    name: str | None = None
+
+
+class OutputFormatType(StrEnum):
+    TEXT = "text"
+    JSON_OBJECT = "json_object"
+    JSON_SCHEMA = "json_schema"
+
+
+@dataclass(slots=True)
+class OutputFormat:
+    type: OutputFormatType
+    name: str | None = None
+    schema: dict[str, Any] | None = None
+    strict: bool | None = None
+    description: str | None = None
+
+
+class Dialect(StrEnum):
+    CHAT = "chat"
+    RESPONSES = "responses"
+    MESSAGES = "messages"
+    EMBEDDINGS = "embeddings"
+    MODELS = "models"
+
+
+# -------------------------------------------------------------------- request
+
+
+@dataclass(slots=True)
+class CanonicalRequest:
+    dialect: Dialect
+    model: str
+    items: list[Item] = field(default_factory=list)
+    instructions: str | None = None
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    output_format: OutputFormat | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_output_tokens: int | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    n: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    reasoning_effort: str | None = None  # "minimal" | "low" | "medium" | "high" | "none"
+    reasoning_summary: str | None = None  # "auto" | "concise" | "detailed"
+    stream: bool = False
+    include_usage: bool = False  # the client asked for usage in the stream (chat)
+    metadata: dict[str, str] | None = None
+    user: str | None = None
+    router_mode: str | None = None
+    # Headers a provider may forward (e.g. ``anthropic-beta``), lower-cased.
+    passthrough_headers: dict[str, str] = field(default_factory=dict)
+    # The decoded inbound JSON body, kept so the same-dialect fast path can
+    # forward parameters Junction does not model (never re-validated).
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------ usage, response
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0
+    cached_input_tokens: int = 0  # part of input_tokens
+    output_tokens: int = 0
+    reasoning_tokens: int = 0  # part of output_tokens
+    web_search_calls: int = 0
+    images: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(slots=True)
+class CanonicalResponse:
+    id: str
+    model: str
+    output: list[Item] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: FinishReason = FinishReason.STOP
+    created: int = 0
+
+
+# --------------------------------------------------------------------- events
+
+
+@dataclass(slots=True)
+class ResponseStart:
+    id: str
+    model: str
+    created: int = 0
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str
+    is_summary: bool = True
+
+
+@dataclass(slots=True)
+class ReasoningDone:
+    """End of a reasoning block, carrying its opaque state."""
+
+    encrypted_content: str | None = None
+    signature: str | None = None
+    redacted: bool = False
+    provider: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCallStart:
+    index: int  # position among this response's tool calls
+    call_id: str
+    name: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str
+
+
+@dataclass(slots=True)
+class ToolCallDone:
+    index: int
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    usage: Usage
+
+
+@dataclass(slots=True)
+class Finish:
+    reason: FinishReason
+
+
+@dataclass(slots=True)
+class StreamError:
+    error: Any  # gateway.errors.GatewayError; typed loosely to keep this module import-free
+
+
+Event = (
+    ResponseStart
+    | TextDelta
+    | ReasoningDelta
+    | ReasoningDone
+    | ToolCallStart
+    | ToolCallDelta
+    | ToolCallDone
+    | UsageEvent
+    | Finish
+    | StreamError
+)

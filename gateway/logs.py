@@ -1,0 +1,114 @@
+"""Request logs: rows are queued on the hot path and written in batches by a
+background thread, so a request never waits on the database for its log.
+Nothing is lost on a clean shutdown: ``request_logs.stop()`` runs at ASGI
+lifespan shutdown and at interpreter exit, and drains the queue."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger("junction.logs")
+
+
+class RequestLogWriter:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._listeners: list[Any] = []
+
+    def submit(self, row: dict[str, Any]) -> None:
+        self._idle.clear()
+        self._queue.put(row)
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+
+    def add_listener(self, fn: Any) -> None:
+        """``fn(rows)`` runs in the writer thread after each batch is stored
+        (the live feed publishes from here, off the hot path)."""
+        self._listeners.append(fn)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="request-log-writer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        interval = settings.REQUEST_LOG_FLUSH_INTERVAL
+        batch_size = settings.REQUEST_LOG_BATCH_SIZE
+        while True:
+            batch = self._take(batch_size, interval)
+            if batch:
+                self._write(batch)
+            elif self._stopping.is_set():
+                break
+            if self._queue.empty():
+                self._idle.set()
+        close_old_connections()
+
+    def _take(self, batch_size: int, interval: float) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        deadline = time.monotonic() + interval
+        while len(batch) < batch_size:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0 and batch:
+                break
+            try:
+                batch.append(self._queue.get(timeout=max(timeout, 0.01)))
+            except queue.Empty:
+                if batch or self._stopping.is_set() or time.monotonic() >= deadline:
+                    break
+        return batch
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        from gateway.models import RequestLog
+
+        close_old_connections()
+        for attempt in range(3):
+            try:
+                RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], ignore_conflicts=True)
+                break
+            except Exception:
+                logger.exception("writing %d request log rows failed (attempt %d)", len(rows), attempt + 1)
+                close_old_connections()
+                time.sleep(0.2 * (attempt + 1))
+        for listener in self._listeners:
+            try:
+                listener(rows)
+            except Exception:
+                logger.exception("request log listener failed")
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until every submitted row is written (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
+        # Rows submitted after the thread ended are written here.
+        leftover: list[dict[str, Any]] = []
+        while not self._queue.empty():
+            leftover.append(self._queue.get_nowait())
+        if leftover:
+            self._write(leftover)
+        self._idle.set()
+
+
+request_logs = RequestLogWriter()
+atexit.register(request_logs.stop)

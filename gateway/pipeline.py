@@ -1,0 +1,286 @@
+"""The /v1 request pipeline: the one place that runs the stages in order.
+
+authenticate -> decode -> route -> dispatch (with fallback) -> relay -> log.
+Each stage is a plain function with its inputs and outputs in its signature;
+later stages (limit, firewall, reserve, settle) slot in here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any
+
+import httpx
+import msgspec
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from gateway.auth import authenticate, bearer_token
+from gateway.canonical import Dialect
+from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
+from gateway.context import CallContext
+from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.http import upstream_client
+from gateway.providers import openai as openai_wire
+from gateway.providers.base import UpstreamRequest
+from gateway.sse import SSEEvent, SSEParser
+from routing_rules.router import route
+
+logger = logging.getLogger("junction.pipeline")
+
+MAX_ATTEMPTS = 3
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def request_headers(request: HttpRequest) -> dict[str, str]:
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
+def new_context(request: HttpRequest, *, endpoint: str, dialect: ModuleType) -> CallContext:
+    return CallContext(endpoint=endpoint, dialect=dialect, headers=request_headers(request), client_ip=request.META.get("REMOTE_ADDR"))
+
+
+def parse_json_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise invalid_request("The request body is empty; expected a JSON object.", code="invalid_json")
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
+    ctx.fail(err)
+    ctx.finish()
+    response = HttpResponse(
+        ctx.dialect.encode_error(err, ctx.request_id), status=err.status, content_type="application/json"
+    )
+    response["x-request-id"] = ctx.request_id
+    if err.retry_after:
+        response["retry-after"] = err.retry_after
+    for name, value in err.headers.items():
+        response[name] = value
+    return response
+
+
+# ------------------------------------------------------------------ entry
+
+
+async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str) -> HttpResponse:
+    ctx = new_context(request, endpoint=endpoint, dialect=dialect)
+    try:
+        ctx.principal = await authenticate(bearer_token(ctx.headers))
+        body = parse_json_body(request.body)
+        creq = dialect.decode(body, ctx.headers)
+        ctx.attach(creq)
+        catalog = await get_catalog()
+        decision = route(creq, catalog, is_configured=lambda d: provider_credentials(d.provider) is not None)
+        ctx.extra["route"] = decision.trace
+        return await dispatch(ctx, decision.candidates)
+    except GatewayError as err:
+        return error_response(ctx, err)
+    except Exception:
+        logger.exception("unhandled error in %s (%s)", endpoint, ctx.request_id)
+        return error_response(ctx, GatewayError(ErrorType.INTERNAL, "Junction failed to handle the request."))
+
+
+# --------------------------------------------------------------- dispatch
+
+
+async def dispatch(ctx: CallContext, candidates: list[DeploymentInfo]) -> HttpResponse:
+    """Try candidates in order; fall back on a retryable failure that happened
+    before any byte reached the client."""
+    attempts: list[dict[str, Any]] = []
+    ctx.extra["attempts"] = attempts
+    last: GatewayError | None = None
+    for deployment in candidates[:MAX_ATTEMPTS]:
+        ctx.provider = deployment.provider.slug
+        ctx.model_used = deployment.model.model_id
+        try:
+            upstream = build_upstream_request(ctx, deployment)
+            response = await send(ctx, deployment, upstream)
+            attempts.append({"provider": deployment.provider.slug, "status": "ok"})
+            return response
+        except GatewayError as err:
+            attempts.append({"provider": deployment.provider.slug, "status": err.status, "error": str(err.type)})
+            last = err
+            if not err.retryable:
+                break
+    assert last is not None
+    raise last
+
+
+def build_upstream_request(ctx: CallContext, deployment: DeploymentInfo) -> UpstreamRequest:
+    assert ctx.request is not None
+    creds = provider_credentials(deployment.provider)
+    if creds is None:
+        raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
+    dialect = ctx.request.dialect
+    kind = deployment.provider.kind
+    same_wire = (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES)) or (
+        kind == "openai_compatible" and dialect is Dialect.CHAT
+    )
+    if not same_wire:
+        raise GatewayError(
+            ErrorType.ROUTING,
+            f"Serving the {dialect} API from a '{kind}' upstream is not available yet.",
+            provider=deployment.provider.slug,
+        )
+    return openai_wire.passthrough_request(
+        dialect=dialect,
+        body=ctx.request.raw,
+        upstream_model=deployment.upstream_model,
+        base_url=creds.base_url,
+        api_key=creds.api_key,
+        stream=ctx.request.stream,
+    )
+
+
+async def send(ctx: CallContext, deployment: DeploymentInfo, upstream: UpstreamRequest) -> HttpResponse:
+    provider = deployment.provider.slug
+    client = upstream_client()
+    req = client.build_request("POST", upstream.url, content=upstream.body, headers=upstream.headers)
+    try:
+        resp = await client.send(req, stream=True)
+    except httpx.TimeoutException:
+        raise GatewayError(
+            ErrorType.TIMEOUT, f"Upstream provider '{provider}' timed out.", code="upstream_timeout", provider=provider, retryable=True
+        ) from None
+    except httpx.HTTPError as exc:
+        raise GatewayError(
+            ErrorType.UPSTREAM, f"Could not reach upstream provider '{provider}': {exc.__class__.__name__}.",
+            code="upstream_unreachable", provider=provider, retryable=True,
+        ) from None
+    if resp.status_code >= 400:
+        try:
+            body = await resp.aread()
+        finally:
+            await resp.aclose()
+        raise openai_wire.map_error(status=resp.status_code, body=body, headers=dict(resp.headers), provider=provider)
+    if not upstream.stream:
+        return await relay_json(ctx, resp)
+    return relay_stream(ctx, resp)
+
+
+# ------------------------------------------------------------------ relay
+
+
+def response_extras(ctx: CallContext) -> dict[str, Any]:
+    return {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+
+
+def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:
+    """Add top-level fields to a JSON object without re-encoding it."""
+    start = body.find(b"{")
+    if start < 0:
+        return body
+    encoded = msgspec.json.encode(fields)[1:-1]
+    rest = body[start + 1 :].lstrip()
+    sep = b"" if rest.startswith(b"}") else b","
+    return body[: start + 1] + encoded + sep + rest
+
+
+async def relay_json(ctx: CallContext, resp: httpx.Response) -> HttpResponse:
+    assert ctx.request is not None
+    try:
+        body = await resp.aread()
+    except httpx.TimeoutException:
+        raise GatewayError(ErrorType.TIMEOUT, f"Upstream provider '{ctx.provider}' timed out.", provider=ctx.provider) from None
+    except httpx.HTTPError:
+        raise GatewayError(ErrorType.UPSTREAM, f"Upstream provider '{ctx.provider}' broke the connection.", provider=ctx.provider) from None
+    finally:
+        await resp.aclose()
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise GatewayError(ErrorType.UPSTREAM, f"Upstream provider '{ctx.provider}' sent invalid JSON.", provider=ctx.provider) from None
+    ctx.usage = openai_wire.USAGE_PARSERS[ctx.request.dialect](decoded.get("usage") if isinstance(decoded, dict) else None)
+    out = splice_fields(body, response_extras(ctx))
+    ctx.mark_first_byte()
+    response = HttpResponse(out, content_type="application/json")
+    response["x-request-id"] = ctx.request_id
+    ctx.finish()
+    return response
+
+
+def relay_stream(ctx: CallContext, resp: httpx.Response) -> StreamingHttpResponse:
+    assert ctx.request is not None
+    rewrite = stream_rewriter(ctx)
+    response = StreamingHttpResponse(_relay_events(ctx, resp, rewrite), content_type="text/event-stream")
+    response["x-request-id"] = ctx.request_id
+    for name, value in SSE_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
+    """Same-wire streams pass through byte for byte, except the event that
+    carries usage: it is parsed for accounting and gains Junction's fields."""
+    assert ctx.request is not None
+    dialect = ctx.request.dialect
+    client_wants_usage = ctx.request.include_usage
+
+    def rewrite(ev: SSEEvent) -> bytes | None:
+        if b'"usage"' not in ev.raw or ev.data == "[DONE]":
+            return ev.raw
+        try:
+            data = msgspec.json.decode(ev.data)
+        except msgspec.DecodeError:
+            return ev.raw
+        if not isinstance(data, dict):
+            return ev.raw
+        if dialect is Dialect.CHAT:
+            usage = openai_wire.usage_from_chat(data.get("usage"))
+            if usage is None:
+                return ev.raw
+            ctx.usage = usage
+            if not client_wants_usage and not data.get("choices"):
+                return None  # Junction asked for this chunk; the client did not.
+            data.update(response_extras(ctx))
+            return b"data: " + msgspec.json.encode(data) + b"\n\n"
+        inner = data.get("response")
+        if not isinstance(inner, dict):
+            return ev.raw
+        usage = openai_wire.usage_from_responses(inner.get("usage"))
+        if usage is None:
+            return ev.raw
+        ctx.usage = usage
+        inner.update(response_extras(ctx))
+        head = f"event: {ev.event}\n".encode() if ev.event else b""
+        return head + b"data: " + msgspec.json.encode(data) + b"\n\n"
+
+    return rewrite
+
+
+async def _relay_events(
+    ctx: CallContext, resp: httpx.Response, rewrite: Callable[[SSEEvent], bytes | None]
+) -> AsyncIterator[bytes]:
+    parser = SSEParser()
+    try:
+        async for chunk in resp.aiter_bytes():
+            out = [b for b in map(rewrite, parser.feed(chunk)) if b]
+            if out:
+                ctx.mark_first_byte()
+                yield b"".join(out)
+        tail = [b for b in map(rewrite, parser.close()) if b]
+        if tail:
+            yield b"".join(tail)
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        kind = ErrorType.TIMEOUT if isinstance(exc, httpx.TimeoutException) else ErrorType.UPSTREAM
+        err = GatewayError(kind, f"Upstream provider '{ctx.provider}' failed mid-stream.", provider=ctx.provider)
+        ctx.fail(err, status=200)
+        yield ctx.dialect.encode_stream_error(err, ctx.request_id)
+    except asyncio.CancelledError:
+        ctx.extra["client_disconnected"] = True
+        ctx.status = 499
+        raise
+    finally:
+        await resp.aclose()
+        ctx.finish()
+
+

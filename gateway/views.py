@@ -1,0 +1,98 @@
+"""The /v1 views: thin async functions that hand the request to the pipeline."""
+
+from __future__ import annotations
+
+import msgspec
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from gateway import pipeline
+from gateway.auth import authenticate, bearer_token
+from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
+from gateway.dialects import chat, responses
+from gateway.errors import ErrorType, GatewayError
+
+
+@csrf_exempt
+@require_POST
+async def chat_completions(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=chat, endpoint="chat.completions")
+
+
+@csrf_exempt
+@require_POST
+async def create_response(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=responses, endpoint="responses")
+
+
+def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:
+    p = model.prices
+    return {
+        "id": model.model_id,
+        "object": "model",
+        "created": model.created,
+        "owned_by": model.owned_by,
+        # Junction's metadata (extra fields; the SDKs keep them on the object).
+        "display_name": model.display_name,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "capabilities": sorted(model.capabilities),
+        "quality_tier": model.quality_tier,
+        "providers": providers,
+        "pricing": {
+            "currency": "USD",
+            "unit": "per 1M tokens; image and web_search per call",
+            "input": str(p.input),
+            "cached_input": str(p.cached_input),
+            "output": str(p.output),
+            "image": str(p.image),
+            "web_search": str(p.web_search),
+        },
+    }
+
+
+def _available(catalog: Catalog) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for model_id, model in catalog.models.items():
+        providers = [
+            d.provider.slug for d in catalog.deployments.get(model_id, ()) if provider_credentials(d.provider) is not None
+        ]
+        if providers:
+            out[model_id] = _model_object(model, providers)
+    return out
+
+
+async def _models(request: HttpRequest, model_id: str | None) -> HttpResponse:
+    ctx = pipeline.new_context(request, endpoint="models", dialect=chat)
+    try:
+        ctx.principal = await authenticate(bearer_token(ctx.headers))
+        available = _available(await get_catalog())
+        if model_id is None:
+            body: object = {"object": "list", "data": list(available.values())}
+        else:
+            ctx.model_requested = model_id
+            if model_id not in available:
+                raise GatewayError(
+                    ErrorType.MODEL_NOT_FOUND,
+                    f"The model '{model_id}' does not exist or you do not have access to it.",
+                    param="model",
+                    code="model_not_found",
+                )
+            body = available[model_id]
+    except GatewayError as err:
+        return pipeline.error_response(ctx, err)
+    ctx.finish()
+    response = HttpResponse(msgspec.json.encode(body), content_type="application/json")
+    response["x-request-id"] = ctx.request_id
+    return response
+
+
+@require_GET
+async def list_models(request: HttpRequest) -> HttpResponse:
+    return await _models(request, None)
+
+
+@require_GET
+async def retrieve_model(request: HttpRequest, model_id: str) -> HttpResponse:
+    return await _models(request, model_id)
