@@ -43,7 +43,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["workspace"]
     raw_id_fields = ["workspace", "created_by"]
     exclude = ["key_hash"]
-    readonly_fields = ["prefix", "workspace", "scope", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "prefix",
+        "workspace",
+        "scope",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = [revoke_keys]
 
     def has_add_permission(self, request):

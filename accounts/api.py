@@ -50,7 +50,9 @@ class ApiKeyListView(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         created_by = request.user if getattr(request.user, "pk", None) else None
-        key, secret = api_key_create(workspace=request.workspace, created_by=created_by, **data.validated_data)
+        key, secret = api_key_create(
+            workspace=request.workspace, created_by=created_by, **data.validated_data
+        )
         # The only time the secret is ever returned.
         return Response({**ApiKeyOutput(key).data, "secret": secret}, status=201)
 

@@ -41,7 +41,9 @@ class AdminApiKeyAuthentication(authentication.BaseAuthentication):
         if key.expires_at is not None and key.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed("API key has expired.")
         if key.scope != KeyScope.ADMIN:
-            raise exceptions.PermissionDenied("This key is an inference key; the management API needs an admin key.")
+            raise exceptions.PermissionDenied(
+                "This key is an inference key; the management API needs an admin key."
+            )
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request):

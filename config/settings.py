@@ -39,7 +39,9 @@ def env_float(name: str, default: float) -> float:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me")
-ALLOWED_HOSTS = [h for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -95,7 +97,9 @@ TEMPLATES = [
 DATA_DIR = Path(env("JUNCTION_DATA_DIR", str(BASE_DIR / "var")))
 
 if env("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -192,7 +196,9 @@ CATALOG_TTL = env_float("CATALOG_TTL", 10.0)
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)
 REQUEST_LOG_FLUSH_INTERVAL = env_float("REQUEST_LOG_FLUSH_INTERVAL", 0.5)
 
-CATALOG_FILE = Path(env("JUNCTION_CATALOG_FILE", str(BASE_DIR / "gateway" / "catalog" / "default_catalog.json")))
+CATALOG_FILE = Path(
+    env("JUNCTION_CATALOG_FILE", str(BASE_DIR / "gateway" / "catalog" / "default_catalog.json"))
+)
 
 # Platform credentials per provider slug: <SLUG>_API_KEY and <SLUG>_BASE_URL.
 # A provider is configured when its key is set (or its catalog entry needs none).

@@ -17,7 +17,15 @@ class DeploymentInline(admin.TabularInline):
 
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):
-    list_display = ["model_id", "owned_by", "input_price", "cached_input_price", "output_price", "quality_tier", "enabled"]
+    list_display = [
+        "model_id",
+        "owned_by",
+        "input_price",
+        "cached_input_price",
+        "output_price",
+        "quality_tier",
+        "enabled",
+    ]
     list_filter = ["owned_by", "enabled", "quality_tier"]
     search_fields = ["model_id", "display_name"]
     inlines = [DeploymentInline]
@@ -33,7 +41,16 @@ class DeploymentAdmin(admin.ModelAdmin):
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
-    list_display = ["request_id", "created_at", "workspace", "endpoint", "model_requested", "provider", "status_code", "latency_ms"]
+    list_display = [
+        "request_id",
+        "created_at",
+        "workspace",
+        "endpoint",
+        "model_requested",
+        "provider",
+        "status_code",
+        "latency_ms",
+    ]
     list_filter = ["status_code", "endpoint", "provider", "stream"]
     # Exact-match search on indexed columns keeps this fast on a large table.
     search_fields = ["=request_id", "=workspace__slug", "=model_requested"]

@@ -68,11 +68,15 @@ class ApiASGIHandler(ASGIHandler):
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
         client = scope.get("client")
         ctx = CallContext(
-            endpoint=scope.get("path", ""), dialect=dialect_for_path(scope.get("path", "")), headers=headers,
+            endpoint=scope.get("path", ""),
+            dialect=dialect_for_path(scope.get("path", "")),
+            headers=headers,
             client_ip=client[0] if client else None,
         )
         err = GatewayError(
-            ErrorType.REQUEST_TOO_LARGE, f"The request body exceeds the limit of {limit} bytes.", code="request_too_large"
+            ErrorType.REQUEST_TOO_LARGE,
+            f"The request body exceeds the limit of {limit} bytes.",
+            code="request_too_large",
         )
         ctx.fail(err)
         ctx.finish()

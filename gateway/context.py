@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
 from gateway.auth import Principal
-from gateway.canonical import CanonicalRequest, Usage
+from gateway.canonical import CanonicalRequest, CanonicalResponse, Event, Usage
 from gateway.errors import GatewayError
 from gateway.logs import request_logs
 
 
 def new_request_id() -> str:
     return "req_" + secrets.token_hex(12)
-
-
-def client_ip(scope_client: tuple[str, int] | None, headers: dict[str, str]) -> str | None:
-    return scope_client[0] if scope_client else None
 
 
 @dataclass(slots=True)
@@ -44,6 +41,12 @@ class CallContext:
     error: GatewayError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
+    # Stages that must see or rewrite the answer (the firewall's response
+    # scope) register here; any such stage also sets ``force_translate`` so
+    # the byte pass-through is not used.
+    force_translate: bool = False
+    event_filters: list[Callable[[list[Event]], list[Event]]] = field(default_factory=list)
+    response_transforms: list[Callable[[CanonicalResponse], CanonicalResponse]] = field(default_factory=list)
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -60,6 +63,10 @@ class CallContext:
     def fail(self, err: GatewayError, *, status: int | None = None) -> None:
         self.error = err
         self.status = err.status if status is None else status
+
+    def client_disconnected(self) -> None:
+        self.extra["client_disconnected"] = True
+        self.status = 499
 
     def finish(self) -> None:
         """Queue the log row (once). Never blocks on the database."""

@@ -79,7 +79,9 @@ class RequestLog(models.Model):
     workspace = models.ForeignKey(
         "accounts.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    api_key = models.ForeignKey("accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     endpoint = models.CharField(max_length=64)
     method = models.CharField(max_length=8, default="POST")
     model_requested = models.CharField(max_length=200, blank=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -18,12 +19,13 @@ import msgspec
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from gateway.auth import authenticate, bearer_token
-from gateway.canonical import Dialect
+from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
 from gateway.http import upstream_client
 from gateway.providers import openai as openai_wire
+from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
 from gateway.sse import SSEEvent, SSEParser
 from routing_rules.router import route
@@ -39,7 +41,12 @@ def request_headers(request: HttpRequest) -> dict[str, str]:
 
 
 def new_context(request: HttpRequest, *, endpoint: str, dialect: ModuleType) -> CallContext:
-    return CallContext(endpoint=endpoint, dialect=dialect, headers=request_headers(request), client_ip=request.META.get("REMOTE_ADDR"))
+    return CallContext(
+        endpoint=endpoint,
+        dialect=dialect,
+        headers=request_headers(request),
+        client_ip=request.META.get("REMOTE_ADDR"),
+    )
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
@@ -102,12 +109,13 @@ async def dispatch(ctx: CallContext, candidates: list[DeploymentInfo]) -> HttpRe
         ctx.provider = deployment.provider.slug
         ctx.model_used = deployment.model.model_id
         try:
-            upstream = build_upstream_request(ctx, deployment)
-            response = await send(ctx, deployment, upstream)
+            response = await send(ctx, deployment, plan_attempt(ctx, deployment))
             attempts.append({"provider": deployment.provider.slug, "status": "ok"})
             return response
         except GatewayError as err:
-            attempts.append({"provider": deployment.provider.slug, "status": err.status, "error": str(err.type)})
+            attempts.append(
+                {"provider": deployment.provider.slug, "status": err.status, "error": str(err.type)}
+            )
             last = err
             if not err.retryable:
                 break
@@ -115,56 +123,89 @@ async def dispatch(ctx: CallContext, candidates: list[DeploymentInfo]) -> HttpRe
     raise last
 
 
-def build_upstream_request(ctx: CallContext, deployment: DeploymentInfo) -> UpstreamRequest:
+@dataclass(slots=True)
+class Plan:
+    """How one attempt talks to its upstream."""
+
+    upstream: UpstreamRequest
+    adapter: ModuleType  # the provider module: map_error, parse_response, StreamDecoder
+    passthrough: bool  # same wire both sides: relay bytes, parse only usage
+
+
+def same_wire(kind: str, dialect: Dialect) -> bool:
+    return (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES)) or (
+        kind == "openai_compatible" and dialect is Dialect.CHAT
+    )
+
+
+def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
     assert ctx.request is not None
     creds = provider_credentials(deployment.provider)
     if creds is None:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
-    same_wire = (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES)) or (
-        kind == "openai_compatible" and dialect is Dialect.CHAT
-    )
-    if not same_wire:
+    if same_wire(kind, dialect) and not ctx.force_translate:
+        upstream = openai_wire.passthrough_request(
+            dialect=dialect,
+            body=ctx.request.raw,
+            upstream_model=deployment.upstream_model,
+            base_url=creds.base_url,
+            api_key=creds.api_key,
+            stream=ctx.request.stream,
+        )
+        return Plan(upstream=upstream, adapter=openai_wire, passthrough=True)
+    adapter = provider_adapter(kind)
+    if adapter is None or not hasattr(ctx.dialect, "StreamEncoder"):
         raise GatewayError(
             ErrorType.ROUTING,
-            f"Serving the {dialect} API from a '{kind}' upstream is not available yet.",
+            f"Serving the {dialect} API from a '{kind}' upstream is not available.",
             provider=deployment.provider.slug,
         )
-    return openai_wire.passthrough_request(
-        dialect=dialect,
-        body=ctx.request.raw,
+    upstream = adapter.build_request(
+        ctx.request,
         upstream_model=deployment.upstream_model,
         base_url=creds.base_url,
         api_key=creds.api_key,
-        stream=ctx.request.stream,
+        headers=ctx.request.passthrough_headers,
     )
+    return Plan(upstream=upstream, adapter=adapter, passthrough=False)
 
 
-async def send(ctx: CallContext, deployment: DeploymentInfo, upstream: UpstreamRequest) -> HttpResponse:
+async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponse:
     provider = deployment.provider.slug
+    upstream = plan.upstream
     client = upstream_client()
     req = client.build_request("POST", upstream.url, content=upstream.body, headers=upstream.headers)
     try:
         resp = await client.send(req, stream=True)
     except httpx.TimeoutException:
         raise GatewayError(
-            ErrorType.TIMEOUT, f"Upstream provider '{provider}' timed out.", code="upstream_timeout", provider=provider, retryable=True
+            ErrorType.TIMEOUT,
+            f"Upstream provider '{provider}' timed out.",
+            code="upstream_timeout",
+            provider=provider,
+            retryable=True,
         ) from None
     except httpx.HTTPError as exc:
         raise GatewayError(
-            ErrorType.UPSTREAM, f"Could not reach upstream provider '{provider}': {exc.__class__.__name__}.",
-            code="upstream_unreachable", provider=provider, retryable=True,
+            ErrorType.UPSTREAM,
+            f"Could not reach upstream provider '{provider}': {exc.__class__.__name__}.",
+            code="upstream_unreachable",
+            provider=provider,
+            retryable=True,
         ) from None
     if resp.status_code >= 400:
         try:
             body = await resp.aread()
         finally:
             await resp.aclose()
-        raise openai_wire.map_error(status=resp.status_code, body=body, headers=dict(resp.headers), provider=provider)
+        raise plan.adapter.map_error(
+            status=resp.status_code, body=body, headers=dict(resp.headers), provider=provider
+        )
     if not upstream.stream:
-        return await relay_json(ctx, resp)
-    return relay_stream(ctx, resp)
+        return await relay_json(ctx, resp, plan)
+    return relay_stream(ctx, resp, plan)
 
 
 # ------------------------------------------------------------------ relay
@@ -185,22 +226,37 @@ def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:
     return body[: start + 1] + encoded + sep + rest
 
 
-async def relay_json(ctx: CallContext, resp: httpx.Response) -> HttpResponse:
+async def relay_json(ctx: CallContext, resp: httpx.Response, plan: Plan) -> HttpResponse:
     assert ctx.request is not None
     try:
         body = await resp.aread()
     except httpx.TimeoutException:
-        raise GatewayError(ErrorType.TIMEOUT, f"Upstream provider '{ctx.provider}' timed out.", provider=ctx.provider) from None
+        raise GatewayError(
+            ErrorType.TIMEOUT, f"Upstream provider '{ctx.provider}' timed out.", provider=ctx.provider
+        ) from None
     except httpx.HTTPError:
-        raise GatewayError(ErrorType.UPSTREAM, f"Upstream provider '{ctx.provider}' broke the connection.", provider=ctx.provider) from None
+        raise GatewayError(
+            ErrorType.UPSTREAM,
+            f"Upstream provider '{ctx.provider}' broke the connection.",
+            provider=ctx.provider,
+        ) from None
     finally:
         await resp.aclose()
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        raise GatewayError(ErrorType.UPSTREAM, f"Upstream provider '{ctx.provider}' sent invalid JSON.", provider=ctx.provider) from None
-    ctx.usage = openai_wire.USAGE_PARSERS[ctx.request.dialect](decoded.get("usage") if isinstance(decoded, dict) else None)
-    out = splice_fields(body, response_extras(ctx))
+    if plan.passthrough:
+        out = passthrough_json(ctx, body)
+    else:
+        try:
+            canonical = plan.adapter.parse_response(body)
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise GatewayError(
+                ErrorType.UPSTREAM,
+                f"Upstream provider '{ctx.provider}' sent an unreadable answer.",
+                provider=ctx.provider,
+            ) from None
+        ctx.usage = canonical.usage
+        for transform in ctx.response_transforms:
+            canonical = transform(canonical)
+        out = ctx.dialect.encode_response(canonical, response_extras(ctx))
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
@@ -208,10 +264,29 @@ async def relay_json(ctx: CallContext, resp: httpx.Response) -> HttpResponse:
     return response
 
 
-def relay_stream(ctx: CallContext, resp: httpx.Response) -> StreamingHttpResponse:
+def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
     assert ctx.request is not None
-    rewrite = stream_rewriter(ctx)
-    response = StreamingHttpResponse(_relay_events(ctx, resp, rewrite), content_type="text/event-stream")
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise GatewayError(
+            ErrorType.UPSTREAM,
+            f"Upstream provider '{ctx.provider}' sent invalid JSON.",
+            provider=ctx.provider,
+        ) from None
+    usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
+    ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
+    return splice_fields(body, response_extras(ctx))
+
+
+def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> StreamingHttpResponse:
+    assert ctx.request is not None
+    chunks = (
+        _relay_events(ctx, resp, stream_rewriter(ctx))
+        if plan.passthrough
+        else _translate_events(ctx, resp, plan)
+    )
+    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["x-request-id"] = ctx.request_id
     for name, value in SSE_HEADERS.items():
         response[name] = value
@@ -257,6 +332,13 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
     return rewrite
 
 
+def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
+    kind = ErrorType.TIMEOUT if isinstance(exc, httpx.TimeoutException) else ErrorType.UPSTREAM
+    err = GatewayError(kind, f"Upstream provider '{ctx.provider}' failed mid-stream.", provider=ctx.provider)
+    ctx.fail(err, status=200)
+    return err
+
+
 async def _relay_events(
     ctx: CallContext, resp: httpx.Response, rewrite: Callable[[SSEEvent], bytes | None]
 ) -> AsyncIterator[bytes]:
@@ -271,16 +353,53 @@ async def _relay_events(
         if tail:
             yield b"".join(tail)
     except (httpx.HTTPError, httpx.StreamError) as exc:
-        kind = ErrorType.TIMEOUT if isinstance(exc, httpx.TimeoutException) else ErrorType.UPSTREAM
-        err = GatewayError(kind, f"Upstream provider '{ctx.provider}' failed mid-stream.", provider=ctx.provider)
-        ctx.fail(err, status=200)
-        yield ctx.dialect.encode_stream_error(err, ctx.request_id)
+        yield ctx.dialect.encode_stream_error(_mid_stream_error(ctx, exc), ctx.request_id)
     except asyncio.CancelledError:
-        ctx.extra["client_disconnected"] = True
-        ctx.status = 499
+        ctx.client_disconnected()
         raise
     finally:
         await resp.aclose()
         ctx.finish()
 
 
+async def _translate_events(ctx: CallContext, resp: httpx.Response, plan: Plan) -> AsyncIterator[bytes]:
+    """Provider stream -> canonical events -> (filters) -> the caller's dialect."""
+    assert ctx.request is not None
+    decoder = plan.adapter.StreamDecoder()
+
+    def finalize(usage: Usage) -> dict[str, Any]:
+        ctx.usage = usage
+        return response_extras(ctx)
+
+    encoder = ctx.dialect.StreamEncoder(request=ctx.request, finalize=finalize)
+
+    def encode(events: list[Event]) -> bytes:
+        for event_filter in ctx.event_filters:
+            events = event_filter(events)
+        out = []
+        for event in events:
+            if isinstance(event, UsageEvent):
+                ctx.usage = event.usage
+            elif isinstance(event, StreamError):
+                ctx.fail(event.error, status=200)
+            out.append(encoder.encode(event))
+        return b"".join(out)
+
+    try:
+        async for chunk in resp.aiter_bytes():
+            out = encode(decoder.feed(chunk))
+            if out:
+                ctx.mark_first_byte()
+                yield out
+        tail = encode(decoder.close()) + encoder.finish()
+        if tail:
+            ctx.mark_first_byte()
+            yield tail
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        yield encoder.encode(StreamError(_mid_stream_error(ctx, exc)))
+    except asyncio.CancelledError:
+        ctx.client_disconnected()
+        raise
+    finally:
+        await resp.aclose()
+        ctx.finish()

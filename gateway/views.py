@@ -56,7 +56,9 @@ def _available(catalog: Catalog) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for model_id, model in catalog.models.items():
         providers = [
-            d.provider.slug for d in catalog.deployments.get(model_id, ()) if provider_credentials(d.provider) is not None
+            d.provider.slug
+            for d in catalog.deployments.get(model_id, ())
+            if provider_credentials(d.provider) is not None
         ]
         if providers:
             out[model_id] = _model_object(model, providers)

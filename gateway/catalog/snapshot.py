@@ -105,13 +105,17 @@ def load_catalog() -> Catalog:
             max_output_tokens=m.max_output_tokens,
             capabilities=frozenset(m.capabilities or ()),
             quality_tier=m.quality_tier,
-            prices=Prices(m.input_price, m.cached_input_price, m.output_price, m.image_price, m.web_search_price),
+            prices=Prices(
+                m.input_price, m.cached_input_price, m.output_price, m.image_price, m.web_search_price
+            ),
             aliases=tuple(m.aliases or ()),
         )
         for alias in m.aliases or ():
             aliases.setdefault(alias, m.model_id)
     deployments: dict[str, list[DeploymentInfo]] = {}
-    for d in Deployment.objects.filter(enabled=True).select_related("model", "provider").order_by("priority", "id"):
+    for d in (
+        Deployment.objects.filter(enabled=True).select_related("model", "provider").order_by("priority", "id")
+    ):
         model = models.get(d.model.model_id)
         provider = providers.get(d.provider.slug)
         if model is None or provider is None:

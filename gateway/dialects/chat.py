@@ -88,7 +88,8 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
         return [FunctionCallOutput(call_id=call_id, output=_text_of(msg.get("content"), f"{param}.content"))]
     if role not in _ROLES:
         raise invalid_request(
-            f"Invalid '{param}.role': expected one of system, developer, user, assistant, tool.", param=f"{param}.role"
+            f"Invalid '{param}.role': expected one of system, developer, user, assistant, tool.",
+            param=f"{param}.role",
         )
     items: list[Item] = []
     content = msg.get("content")
@@ -101,7 +102,11 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise invalid_request(f"Invalid '{param}.tool_calls[{j}]'.", param=f"{param}.tool_calls[{j}]")
-        items.append(FunctionCall(call_id=str(call.get("id") or ""), name=fn["name"], arguments=fn.get("arguments") or ""))
+        items.append(
+            FunctionCall(
+                call_id=str(call.get("id") or ""), name=fn["name"], arguments=fn.get("arguments") or ""
+            )
+        )
     return items
 
 
@@ -109,7 +114,9 @@ def _decode_content(content: Any, param: str) -> list[Part]:
     if isinstance(content, str):
         return [TextPart(content)]
     if not isinstance(content, list):
-        raise invalid_request(f"Invalid '{param}': expected a string or an array of content parts.", param=param)
+        raise invalid_request(
+            f"Invalid '{param}': expected a string or an array of content parts.", param=param
+        )
     parts: list[Part] = []
     for k, part in enumerate(content):
         p = f"{param}[{k}]"
@@ -124,7 +131,9 @@ def _decode_content(content: Any, param: str) -> list[Part]:
             parts.append(ImagePart(url=url, detail=image.get("detail") if isinstance(image, dict) else None))
         elif kind == "file" and isinstance(part.get("file"), dict):
             f = part["file"]
-            parts.append(FilePart(data_url=f.get("file_data"), file_id=f.get("file_id"), filename=f.get("filename")))
+            parts.append(
+                FilePart(data_url=f.get("file_data"), file_id=f.get("file_id"), filename=f.get("filename"))
+            )
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             parts.append(TextPart(part["refusal"]))
         else:
@@ -143,9 +152,16 @@ def _decode_tools(body: dict[str, Any]) -> list[Tool]:
     for i, tool in enumerate(v.opt_list(body, "tools") or []):
         fn = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise invalid_request(f"Invalid 'tools[{i}]': expected a function tool with a name.", param=f"tools[{i}]")
+            raise invalid_request(
+                f"Invalid 'tools[{i}]': expected a function tool with a name.", param=f"tools[{i}]"
+            )
         tools.append(
-            FunctionTool(name=fn["name"], description=fn.get("description"), parameters=fn.get("parameters"), strict=fn.get("strict"))
+            FunctionTool(
+                name=fn["name"],
+                description=fn.get("description"),
+                parameters=fn.get("parameters"),
+                strict=fn.get("strict"),
+            )
         )
     web = v.opt_dict(body, "web_search_options")
     if web is not None:
@@ -176,7 +192,9 @@ def _decode_response_format(fmt: dict[str, Any] | None) -> OutputFormat | None:
     if kind == "json_schema":
         spec = fmt.get("json_schema")
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise invalid_request("Missing 'response_format.json_schema.name'.", param="response_format.json_schema.name")
+            raise invalid_request(
+                "Missing 'response_format.json_schema.name'.", param="response_format.json_schema.name"
+            )
         return OutputFormat(
             OutputFormatType.JSON_SCHEMA,
             name=spec["name"],

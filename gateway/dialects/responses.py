@@ -95,11 +95,22 @@ def _decode_item(item: Any, param: str) -> Item:
         role = item.get("role")
         if role not in _ROLES:
             raise invalid_request(f"Invalid '{param}.role'.", param=f"{param}.role")
-        return Message(role=_ROLES[role], content=_decode_content(item.get("content"), f"{param}.content"), id=item.get("id"))
+        return Message(
+            role=_ROLES[role],
+            content=_decode_content(item.get("content"), f"{param}.content"),
+            id=item.get("id"),
+        )
     if kind == "function_call":
         if not isinstance(item.get("name"), str) or not isinstance(item.get("call_id"), str):
-            raise invalid_request(f"Invalid '{param}': a function_call needs 'name' and 'call_id'.", param=param)
-        return FunctionCall(call_id=item["call_id"], name=item["name"], arguments=item.get("arguments") or "", id=item.get("id"))
+            raise invalid_request(
+                f"Invalid '{param}': a function_call needs 'name' and 'call_id'.", param=param
+            )
+        return FunctionCall(
+            call_id=item["call_id"],
+            name=item["name"],
+            arguments=item.get("arguments") or "",
+            id=item.get("id"),
+        )
     if kind == "function_call_output":
         if not isinstance(item.get("call_id"), str):
             raise invalid_request(f"Missing '{param}.call_id'.", param=f"{param}.call_id")
@@ -112,7 +123,11 @@ def _decode_item(item: Any, param: str) -> Item:
         content = item.get("content") or []
         text = "".join(c.get("text", "") for c in content if isinstance(c, dict)) or None
         return Reasoning(
-            summary=summary, text=text, encrypted_content=item.get("encrypted_content"), provider="openai", id=item.get("id")
+            summary=summary,
+            text=text,
+            encrypted_content=item.get("encrypted_content"),
+            provider="openai",
+            id=item.get("id"),
         )
     raise invalid_request(f"Invalid '{param}.type': {kind!r} is not supported.", param=f"{param}.type")
 
@@ -121,7 +136,9 @@ def _decode_content(content: Any, param: str) -> list[Part]:
     if isinstance(content, str):
         return [TextPart(content)]
     if not isinstance(content, list):
-        raise invalid_request(f"Invalid '{param}': expected a string or an array of content parts.", param=param)
+        raise invalid_request(
+            f"Invalid '{param}': expected a string or an array of content parts.", param=param
+        )
     parts: list[Part] = []
     for k, part in enumerate(content):
         p = f"{param}[{k}]"
@@ -139,7 +156,11 @@ def _decode_content(content: Any, param: str) -> list[Part]:
                 )
             parts.append(ImagePart(url=url, detail=part.get("detail")))
         elif kind == "input_file":
-            parts.append(FilePart(data_url=part.get("file_data"), file_id=part.get("file_id"), filename=part.get("filename")))
+            parts.append(
+                FilePart(
+                    data_url=part.get("file_data"), file_id=part.get("file_id"), filename=part.get("filename")
+                )
+            )
         else:
             raise invalid_request(f"Invalid content part '{p}': unsupported type {kind!r}.", param=p)
     return parts
@@ -152,7 +173,10 @@ def _decode_tools(raw: list[Any]) -> list[Tool]:
         if kind == "function" and isinstance(tool.get("name"), str):
             tools.append(
                 FunctionTool(
-                    name=tool["name"], description=tool.get("description"), parameters=tool.get("parameters"), strict=tool.get("strict")
+                    name=tool["name"],
+                    description=tool.get("description"),
+                    parameters=tool.get("parameters"),
+                    strict=tool.get("strict"),
                 )
             )
         elif kind in ("web_search", "web_search_preview"):
@@ -160,7 +184,9 @@ def _decode_tools(raw: list[Any]) -> list[Tool]:
         elif kind == "image_generation":
             tools.append(ImageGenerationTool(options={k: val for k, val in tool.items() if k != "type"}))
         else:
-            raise invalid_request(f"Invalid 'tools[{i}]': unsupported tool type {kind!r}.", param=f"tools[{i}]")
+            raise invalid_request(
+                f"Invalid 'tools[{i}]': unsupported tool type {kind!r}.", param=f"tools[{i}]"
+            )
     return tools
 
 

@@ -1,0 +1,13 @@
+"""Upstream provider adapters, one module per wire format (see ``base``)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def provider_adapter(kind: str) -> ModuleType | None:
+    """The adapter module for a catalog provider kind, or None if there is none."""
+    return _ADAPTERS.get(kind)
+
+
+_ADAPTERS: dict[str, ModuleType] = {}

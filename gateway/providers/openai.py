@@ -16,7 +16,11 @@ from gateway.canonical import Dialect, Usage
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.base import UpstreamRequest
 
-PATHS = {Dialect.CHAT: "/chat/completions", Dialect.RESPONSES: "/responses", Dialect.EMBEDDINGS: "/embeddings"}
+PATHS = {
+    Dialect.CHAT: "/chat/completions",
+    Dialect.RESPONSES: "/responses",
+    Dialect.EMBEDDINGS: "/embeddings",
+}
 # Body fields that are Junction's own and never reach an upstream.
 JUNCTION_FIELDS = ("router_mode",)
 
@@ -40,7 +44,10 @@ def passthrough_request(
     if dialect is Dialect.RESPONSES:
         out["store"] = False
     return UpstreamRequest(
-        url=base_url + PATHS[dialect], body=msgspec.json.encode(out), headers=auth_headers(api_key), stream=stream
+        url=base_url + PATHS[dialect],
+        body=msgspec.json.encode(out),
+        headers=auth_headers(api_key),
+        stream=stream,
     )
 
 
@@ -92,35 +99,79 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
     message = str(err.get("message") or f"Upstream {provider} answered HTTP {status}.")
     code = err.get("code") if isinstance(err.get("code"), str) else None
     param = err.get("param") if isinstance(err.get("param"), str) else None
-    return classify(status=status, message=message, code=code, param=param, headers=headers, provider=provider, raw=raw)
+    return classify(
+        status=status, message=message, code=code, param=param, headers=headers, provider=provider, raw=raw
+    )
 
 
 def classify(
-    *, status: int, message: str, code: str | None, param: str | None, headers: dict[str, str], provider: str, raw: Any
+    *,
+    status: int,
+    message: str,
+    code: str | None,
+    param: str | None,
+    headers: dict[str, str],
+    provider: str,
+    raw: Any,
 ) -> GatewayError:
     """Upstream status -> Junction error. Shared by every provider's ``map_error``."""
     lowered = message.lower()
-    if code == "context_length_exceeded" or "context length" in lowered or "context window" in lowered or (
-        "too long" in lowered and "token" in lowered
+    if (
+        code == "context_length_exceeded"
+        or "context length" in lowered
+        or "context window" in lowered
+        or ("too long" in lowered and "token" in lowered)
     ):
         return GatewayError(
-            ErrorType.CONTEXT_LENGTH, message, status=400, param=param or "messages", code="context_length_exceeded",
-            provider=provider, raw=raw,
+            ErrorType.CONTEXT_LENGTH,
+            message,
+            status=400,
+            param=param or "messages",
+            code="context_length_exceeded",
+            provider=provider,
+            raw=raw,
         )
     if status == 429:
         return GatewayError(
-            ErrorType.RATE_LIMIT, message, status=429, code=code or "rate_limit_exceeded", provider=provider, raw=raw,
-            retry_after=headers.get("retry-after"), retryable=True,
+            ErrorType.RATE_LIMIT,
+            message,
+            status=429,
+            code=code or "rate_limit_exceeded",
+            provider=provider,
+            raw=raw,
+            retry_after=headers.get("retry-after"),
+            retryable=True,
         )
     if status in (400, 413, 422):
         return GatewayError(
-            ErrorType.INVALID_REQUEST, message, status=413 if status == 413 else 400, param=param, code=code,
-            provider=provider, raw=raw,
+            ErrorType.INVALID_REQUEST,
+            message,
+            status=413 if status == 413 else 400,
+            param=param,
+            code=code,
+            provider=provider,
+            raw=raw,
         )
     if status == 408 or status == 504:
-        return GatewayError(ErrorType.TIMEOUT, message, status=504, code="upstream_timeout", provider=provider, raw=raw, retryable=True)
+        return GatewayError(
+            ErrorType.TIMEOUT,
+            message,
+            status=504,
+            code="upstream_timeout",
+            provider=provider,
+            raw=raw,
+            retryable=True,
+        )
     if status == 529:
-        return GatewayError(ErrorType.OVERLOADED, message, status=529, code="overloaded", provider=provider, raw=raw, retryable=True)
+        return GatewayError(
+            ErrorType.OVERLOADED,
+            message,
+            status=529,
+            code="overloaded",
+            provider=provider,
+            raw=raw,
+            retryable=True,
+        )
     # 401/403/404 from an upstream are Junction's configuration problems, not
     # the caller's: report them as a bad gateway, never as the caller's 401.
     return GatewayError(

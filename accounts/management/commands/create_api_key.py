@@ -18,5 +18,7 @@ class Command(BaseCommand):
         if workspace is None:
             raise CommandError(f"No workspace '{slug}'.")
         key, secret = api_key_create(workspace=workspace, name=name, scope=scope)
-        self.stdout.write(f"Created {scope} key {key.prefix} for '{workspace.slug}'. Store the secret now; it is not shown again:")
+        self.stdout.write(
+            f"Created {scope} key {key.prefix} for '{workspace.slug}'. Store the secret now; it is not shown again:"
+        )
         self.stdout.write(secret)
