@@ -5,8 +5,10 @@ from __future__ import annotations
 from accounts.models import ApiKey, Membership, Workspace
 
 
-def api_key_by_hash(*, key_hash: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("workspace").filter(key_hash=key_hash).first()
+def api_key_by_hash(*, key_hash: str, related: tuple[str, ...] = ()) -> ApiKey | None:
+    """``related``: further relations to load in the same query (the gateway
+    loads the key's billing limits with it)."""
+    return ApiKey.objects.select_related("workspace", *related).filter(key_hash=key_hash).first()
 
 
 def api_key_by_prefix(*, prefix: str) -> ApiKey | None:

@@ -133,7 +133,13 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory:
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Billing (billing/tasks.py). Each task is idempotent: running it twice does it once.
+    "billing-grant-plan-credits": {"task": "billing.grant_plan_credits", "schedule": 3600.0},
+    "billing-expire-reservations": {"task": "billing.expire_reservations", "schedule": 300.0},
+    "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
+    "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,3 +213,27 @@ PROVIDER_CREDENTIALS = {
     slug: {"api_key": env(f"{slug.upper()}_API_KEY"), "base_url": env(f"{slug.upper()}_BASE_URL")}
     for slug in PROVIDER_SLUGS
 }
+
+# ------------------------------------------------------------------ billing
+# Money is integer units of 1/10,000 USD; a credit is 100 units ($0.01). See billing/money.py.
+
+# Output tokens reserved for a call that gives no max_tokens (capped by the model's own maximum).
+BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS", 4096)
+# Candidates whose worst case a reservation covers (the dispatcher tries at most this many).
+BILLING_MAX_CANDIDATES_RESERVED = env_int("BILLING_MAX_CANDIDATES_RESERVED", 3)
+# An open reservation older than this is closed from its call's log row (a crashed process).
+BILLING_RESERVATION_EXPIRY_SECONDS = env_int("BILLING_RESERVATION_EXPIRY_SECONDS", 2 * 3600)
+# How long an Idempotency-Key's answer is kept.
+IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
+
+# Rate limits live in Redis when it is configured (shared by every web process).
+RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
+RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
+
+# Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/success")
+STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
+# Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
+CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.core.cache import cache
 from accounts.keys import hash_secret
 from accounts.models import KeyScope
 from accounts.selectors import api_key_by_hash
+from billing.selectors import KEY_BILLING_RELATED, key_billing
 from gateway.errors import ErrorType, GatewayError
 
 LOCAL_MAX_ENTRIES = 50_000
@@ -36,6 +38,14 @@ class Principal:
     expires_at: float | None  # unix time
     revoked: bool
     workspace_active: bool
+    # Billing and limits (billing.selectors.key_billing): the key's own limits,
+    # else its workspace plan's defaults. None means unlimited.
+    markup: Decimal = Decimal(1)
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_concurrency: int | None = None
+    spend_limit_units: int | None = None
+    spend_period: str = "month"
 
 
 def _shared_cache_enabled() -> bool:
@@ -47,9 +57,10 @@ def _shared_key(key_hash: str) -> str:
 
 
 def _load_from_db(key_hash: str) -> Principal | None:
-    key = api_key_by_hash(key_hash=key_hash)
+    key = api_key_by_hash(key_hash=key_hash, related=KEY_BILLING_RELATED)
     if key is None:
         return None
+    money = key_billing(key=key)
     return Principal(
         key_id=key.pk,
         key_prefix=key.prefix,
@@ -60,6 +71,12 @@ def _load_from_db(key_hash: str) -> Principal | None:
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
         revoked=key.revoked_at is not None,
         workspace_active=key.workspace.is_active,
+        markup=money.markup,
+        rpm_limit=money.rpm_limit,
+        tpm_limit=money.tpm_limit,
+        max_concurrency=money.max_concurrency,
+        spend_limit_units=money.spend_limit_units,
+        spend_period=money.spend_period,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from gateway.auth import Principal
 from gateway.canonical import CanonicalRequest, CanonicalResponse, Event, Usage
 from gateway.errors import GatewayError
 from gateway.logs import request_logs
+
+logger = logging.getLogger("junction.context")
 
 
 def new_request_id() -> str:
@@ -47,6 +50,16 @@ class CallContext:
     force_translate: bool = False
     event_filters: list[Callable[[list[Event]], list[Event]]] = field(default_factory=list)
     response_transforms: list[Callable[[CanonicalResponse], CanonicalResponse]] = field(default_factory=list)
+    # Billing (billing.stages): the call's reservation and price state, its
+    # cost once known, and a count of streamed delta events (the basis of an
+    # estimate when a stream is cut before upstream reports usage).
+    billing: Any = None
+    cost_units: int = 0
+    charged_units: int = 0
+    cost_estimated: bool = False
+    output_events: int = 0
+    # Run by finish(), before the log row is built (billing settles here).
+    finish_hooks: list[Callable[[CallContext], None]] = field(default_factory=list)
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -73,6 +86,11 @@ class CallContext:
         if self.finished:
             return
         self.finished = True
+        for hook in self.finish_hooks:
+            try:
+                hook(self)
+            except Exception:  # a failing hook must never lose the log row
+                logger.exception("finish hook failed for %s", self.request_id)
         request_logs.submit(self.log_row())
 
     def log_row(self) -> dict[str, Any]:
@@ -96,6 +114,9 @@ class CallContext:
             "cached_input_tokens": usage.cached_input_tokens,
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
+            "cost_units": self.cost_units,
+            "charged_units": self.charged_units,
+            "cost_estimated": self.cost_estimated,
             "ttfb_ms": self.ttfb_ms,
             "latency_ms": self.elapsed_ms(),
             "metadata": req.metadata if req else None,

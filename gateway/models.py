@@ -95,6 +95,11 @@ class RequestLog(models.Model):
     cached_input_tokens = models.IntegerField(default=0)
     output_tokens = models.IntegerField(default=0)
     reasoning_tokens = models.IntegerField(default=0)
+    # Billing: the true upstream cost and what was charged (units of 1/10,000 USD),
+    # and whether usage was estimated (a stream cut before upstream reported it).
+    cost_units = models.BigIntegerField(default=0)
+    charged_units = models.BigIntegerField(default=0)
+    cost_estimated = models.BooleanField(default=False)
     ttfb_ms = models.IntegerField(null=True, blank=True)
     latency_ms = models.IntegerField(default=0)
     metadata = models.JSONField(null=True, blank=True)

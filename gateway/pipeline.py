@@ -18,6 +18,8 @@ import httpx
 import msgspec
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from billing import idempotency
+from billing import stages as billing
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
@@ -68,6 +70,7 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
         ctx.dialect.encode_error(err, ctx.request_id), status=err.status, content_type="application/json"
     )
     response["x-request-id"] = ctx.request_id
+    add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
     if err.retry_after:
         response["retry-after"] = err.retry_after
     for name, value in err.headers.items():
@@ -85,12 +88,20 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
+        if (replay := await idempotency.begin(ctx, request.body)) is not None:  # billing: Idempotency-Key
+            return replay
+        await billing.limit(ctx)  # billing: rate limits (429)
         catalog = await get_catalog()
         decision = route(creq, catalog, is_configured=lambda d: provider_credentials(d.provider) is not None)
         ctx.extra["route"] = decision.trace
-        return await dispatch(ctx, decision.candidates)
+        await billing.reserve(ctx, decision.candidates)  # billing: hold the worst case (402)
+        return await idempotency.store(ctx, await dispatch(ctx, decision.candidates))
     except GatewayError as err:
         return error_response(ctx, err)
+    except asyncio.CancelledError:  # the client went away before the answer: log (and settle) anyway
+        ctx.client_disconnected()
+        ctx.finish()
+        raise
     except Exception:
         logger.exception("unhandled error in %s (%s)", endpoint, ctx.request_id)
         return error_response(ctx, GatewayError(ErrorType.INTERNAL, "Junction failed to handle the request."))
@@ -214,7 +225,13 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
 
 
 def response_extras(ctx: CallContext) -> dict[str, Any]:
-    return {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+    extras = {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+    return extras | billing.response_extras(ctx)  # billing: "cost" (charged, USD)
+
+
+def add_headers(response: HttpResponse, headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        response[name] = value
 
 
 def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:
@@ -262,6 +279,7 @@ async def relay_json(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Http
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
+    add_headers(response, billing.response_headers(ctx))  # billing: x-junction-cost, rate limits
     ctx.finish()
     return response
 
@@ -278,7 +296,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
         ) from None
     usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
     ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
-    return splice_fields(body, response_extras(ctx))
+    return billing.splice_usage(splice_fields(body, response_extras(ctx)), billing.usage_extras(ctx))
 
 
 def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> StreamingHttpResponse:
@@ -290,6 +308,7 @@ def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Streamin
     )
     response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["x-request-id"] = ctx.request_id
+    add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
@@ -303,6 +322,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
     client_wants_usage = ctx.request.include_usage
 
     def rewrite(ev: SSEEvent) -> bytes | None:
+        ctx.output_events += b'delta"' in ev.raw  # billing: the estimate if the stream is cut
         if b'"usage"' not in ev.raw or ev.data == "[DONE]":
             return ev.raw
         try:
@@ -318,6 +338,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
             ctx.usage = usage
             if not client_wants_usage and not data.get("choices"):
                 return None  # Junction asked for this chunk; the client did not.
+            billing.add_usage_fields(ctx, data["usage"])  # usage.cost (true cost, USD)
             data.update(response_extras(ctx))
             return b"data: " + msgspec.json.encode(data) + b"\n\n"
         inner = data.get("response")
@@ -327,6 +348,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
         if usage is None:
             return ev.raw
         ctx.usage = usage
+        billing.add_usage_fields(ctx, inner["usage"])  # usage.cost (true cost, USD)
         inner.update(response_extras(ctx))
         head = f"event: {ev.event}\n".encode() if ev.event else b""
         return head + b"data: " + msgspec.json.encode(data) + b"\n\n"

@@ -13,6 +13,8 @@ from django.core.cache import cache
 
 from accounts.models import KeyScope, Workspace
 from accounts.services import api_key_create
+from billing.ratelimit import local_counters
+from billing.services import credits_grant
 from gateway.auth import key_cache
 from gateway.catalog.services import catalog_sync
 from gateway.catalog.snapshot import invalidate_catalog
@@ -35,9 +37,16 @@ def make_key(workspace: Workspace, scope: str = KeyScope.INFERENCE, **kwargs) ->
     return Key(workspace=workspace, secret=secret, prefix=key.prefix, pk=key.pk)
 
 
+# Every test workspace starts with $100 of credits (1 unit = $0.0001), so model
+# calls pass the reservation stage; billing tests set their own balances.
+TEST_FUNDS_UNITS = 100 * 10_000
+
+
 @pytest.fixture
 def workspace(db) -> Workspace:
-    return MembershipFactory().workspace
+    ws = MembershipFactory().workspace
+    credits_grant(workspace_id=ws.pk, units=TEST_FUNDS_UNITS, reason="test funds")
+    return ws
 
 
 @pytest.fixture
@@ -59,6 +68,7 @@ def admin_key(workspace) -> Key:
 def _isolated_caches() -> Iterator[None]:
     key_cache.clear()
     invalidate_catalog()
+    local_counters.clear()
     yield
     key_cache.clear()
     invalidate_catalog()

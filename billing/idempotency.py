@@ -1,0 +1,117 @@
+"""The ``Idempotency-Key`` stage of the /v1 pipeline.
+
+A retry with the same key and body within ``IDEMPOTENCY_TTL_HOURS`` gets the
+stored answer (same body, same ``x-request-id``) without an upstream call or
+a second charge. Same key, other body: 422. Same key while the first call
+runs: 409. Keys are scoped per workspace. Only successful non-streaming
+answers are stored; a failed call frees its key; a streamed call marks its
+key used (a retry is refused with 409, since a stream can't be replayed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse
+
+from billing.services.idempotency import (
+    ClaimOutcome,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+)
+from billing.stages import run_soon
+from gateway.context import CallContext
+from gateway.errors import ErrorType, GatewayError, invalid_request
+
+HEADER = "idempotency-key"
+REPLAY_HEADER = "idempotent-replayed"
+MAX_KEY_LENGTH = 255
+# Headers of the first answer worth repeating on a replay.
+KEPT_HEADERS = ("content-type", "x-request-id", "x-junction-cost")
+
+
+def _key(ctx: CallContext) -> str | None:
+    return ctx.extra.get("idempotency_key")
+
+
+async def begin(ctx: CallContext, raw_body: bytes) -> HttpResponse | None:
+    key = ctx.headers.get(HEADER)
+    if not key:
+        return None
+    if len(key) > MAX_KEY_LENGTH:
+        raise invalid_request(
+            f"The Idempotency-Key header is longer than {MAX_KEY_LENGTH} characters.",
+            code="invalid_idempotency_key",
+        )
+    assert ctx.principal is not None
+    claim = await sync_to_async(idempotency_claim)(
+        workspace_id=ctx.principal.workspace_id,
+        key=key,
+        body_sha256=hashlib.sha256(raw_body).hexdigest(),
+        request_id=ctx.request_id,
+        stream=ctx.stream,
+    )
+    if claim.outcome is ClaimOutcome.CLAIMED:
+        ctx.extra["idempotency_key"] = key
+        ctx.finish_hooks.append(_on_finish)
+        return None
+    if claim.outcome is ClaimOutcome.MISMATCH:
+        raise GatewayError(
+            ErrorType.UNPROCESSABLE,
+            "This Idempotency-Key was already used with a different request body.",
+            code="idempotency_key_reused",
+        )
+    if claim.outcome is ClaimOutcome.RUNNING:
+        raise GatewayError(
+            ErrorType.CONFLICT,
+            "A request with this Idempotency-Key is still in progress; retry when it has finished.",
+            code="idempotency_request_in_progress",
+        )
+    record = claim.record
+    assert record is not None
+    if record.stream or record.response_body is None:
+        raise GatewayError(
+            ErrorType.CONFLICT,
+            "A streamed request with this Idempotency-Key already completed; streamed answers are not stored "
+            "for replay.",
+            code="idempotency_key_used",
+        )
+    response = HttpResponse(bytes(record.response_body), status=record.response_status or 200)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response[REPLAY_HEADER] = "true"
+    ctx.extra["idempotent_replay_of"] = record.request_id
+    ctx.finish()
+    return response
+
+
+async def store(ctx: CallContext, response: HttpResponse) -> HttpResponse:
+    key = _key(ctx)
+    if key is None or ctx.stream or response.status_code >= 400 or getattr(response, "streaming", False):
+        return response
+    assert ctx.principal is not None
+    await sync_to_async(idempotency_complete)(
+        workspace_id=ctx.principal.workspace_id,
+        key=key,
+        request_id=ctx.request_id,
+        status=response.status_code,
+        headers={h: response[h] for h in KEPT_HEADERS if h in response},
+        body=response.content,
+    )
+    return response
+
+
+def _on_finish(ctx: CallContext) -> None:
+    key = _key(ctx)
+    assert key is not None and ctx.principal is not None
+    workspace_id, request_id = ctx.principal.workspace_id, ctx.request_id
+    if ctx.error is not None or ctx.status >= 400:
+        run_soon(
+            sync_to_async(idempotency_release)(workspace_id=workspace_id, key=key, request_id=request_id)
+        )
+    elif ctx.stream:
+        run_soon(
+            sync_to_async(idempotency_complete)(workspace_id=workspace_id, key=key, request_id=request_id)
+        )

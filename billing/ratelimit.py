@@ -1,0 +1,223 @@
+"""Rate limits: requests and tokens per minute per key, concurrent calls per
+workspace. Shared by every web process through Redis (one atomic Lua script,
+one round trip per call to admit it and one to release its concurrency slot);
+in-process when Redis is not configured.
+
+Windows are fixed UTC minutes. Tokens are counted at admission from the
+request's estimate (input estimate + ``max_tokens``), as OpenAI does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+WINDOW_SECONDS = 60
+# A concurrency slot a crashed process never released expires after this long.
+CONCURRENCY_TTL_SECONDS = 900
+
+# KEYS: requests window, tokens window, workspace in-flight counter.
+# ARGV: rpm, tpm, concurrency limit, tokens, window ttl, in-flight ttl (0 = unlimited).
+# Returns {refused (0 ok, 1 rpm, 2 tpm, 3 concurrency), requests, tokens, in_flight}.
+ADMIT_LUA = """
+local rpm = tonumber(ARGV[1])
+local tpm = tonumber(ARGV[2])
+local conc = tonumber(ARGV[3])
+local tokens = tonumber(ARGV[4])
+local reqs = tonumber(redis.call('GET', KEYS[1]) or '0')
+local toks = tonumber(redis.call('GET', KEYS[2]) or '0')
+local inflight = tonumber(redis.call('GET', KEYS[3]) or '0')
+if rpm > 0 and reqs + 1 > rpm then return {1, reqs, toks, inflight} end
+if tpm > 0 and toks + tokens > tpm then return {2, reqs, toks, inflight} end
+if conc > 0 and inflight + 1 > conc then return {3, reqs, toks, inflight} end
+if rpm > 0 then
+  reqs = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+end
+if tpm > 0 then
+  toks = redis.call('INCRBY', KEYS[2], tokens)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+end
+if conc > 0 then
+  inflight = redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+end
+return {0, reqs, toks, inflight}
+"""
+
+RELEASE_LUA = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+REFUSALS = {1: "requests", 2: "tokens", 3: "concurrency"}
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A held concurrency slot, released when the call finishes."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    refused: str | None = None  # None, or an error code
+    message: str = ""
+    retry_after: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    lease: Lease | None = None
+
+
+def _prefix() -> str:
+    return settings.RATELIMIT_KEY_PREFIX
+
+
+def _keys(key_id: int, workspace_id: int, window: int) -> tuple[str, str, str]:
+    p = _prefix()
+    return (f"{p}:rpm:{key_id}:{window}", f"{p}:tpm:{key_id}:{window}", f"{p}:conc:{workspace_id}")
+
+
+class _RedisClients:
+    """One async Redis client per event loop, with both scripts registered."""
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple] = (  # type: ignore[type-arg]
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self):  # type: ignore[no-untyped-def]
+        import redis.asyncio as aioredis
+
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is None:
+            client = aioredis.Redis.from_url(settings.RATELIMIT_REDIS_URL)
+            entry = (client, client.register_script(ADMIT_LUA), client.register_script(RELEASE_LUA))
+            self._by_loop[loop] = entry
+        return entry
+
+
+_redis = _RedisClients()
+
+
+class _LocalCounters:
+    """The in-process stand-in (one process, no Redis): same rules, a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[int, float]] = {}
+
+    def _get(self, key: str, now: float) -> int:
+        value, expires = self._values.get(key, (0, 0.0))
+        return value if expires > now else 0
+
+    def admit(self, keys: tuple[str, str, str], rpm: int, tpm: int, conc: int, tokens: int) -> list[int]:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._values) > 100_000:
+                self._values = {k: v for k, v in self._values.items() if v[1] > now}
+            reqs, toks, inflight = (self._get(k, now) for k in keys)
+            if rpm and reqs + 1 > rpm:
+                return [1, reqs, toks, inflight]
+            if tpm and toks + tokens > tpm:
+                return [2, reqs, toks, inflight]
+            if conc and inflight + 1 > conc:
+                return [3, reqs, toks, inflight]
+            if rpm:
+                reqs += 1
+                self._values[keys[0]] = (reqs, now + WINDOW_SECONDS * 2)
+            if tpm:
+                toks += tokens
+                self._values[keys[1]] = (toks, now + WINDOW_SECONDS * 2)
+            if conc:
+                inflight += 1
+                self._values[keys[2]] = (inflight, now + CONCURRENCY_TTL_SECONDS)
+            return [0, reqs, toks, inflight]
+
+    def release(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            value = self._get(key, now)
+            if value > 0:
+                self._values[key] = (value - 1, now + CONCURRENCY_TTL_SECONDS)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+local_counters = _LocalCounters()
+
+
+def _use_redis() -> bool:
+    return bool(settings.RATELIMIT_REDIS_URL)
+
+
+async def acquire(
+    *, key_id: int, workspace_id: int, rpm: int, tpm: int, concurrency: int, tokens: int
+) -> Outcome:
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    reset = max(int(WINDOW_SECONDS - now % WINDOW_SECONDS), 1)
+    keys = _keys(key_id, workspace_id, window)
+    if _use_redis():
+        _, admit, _ = _redis.get()
+        result = [
+            int(x)
+            for x in await admit(
+                keys=list(keys),
+                args=[rpm, tpm, concurrency, tokens, WINDOW_SECONDS * 2, CONCURRENCY_TTL_SECONDS],
+            )
+        ]
+    else:
+        result = local_counters.admit(keys, rpm, tpm, concurrency, tokens)
+    refused, reqs, toks, _inflight = result
+    headers: dict[str, str] = {}
+    if rpm:
+        headers["x-ratelimit-limit-requests"] = str(rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(rpm - reqs, 0))
+        headers["x-ratelimit-reset-requests"] = f"{reset}s"
+    if tpm:
+        headers["x-ratelimit-limit-tokens"] = str(tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(tpm - toks, 0))
+        headers["x-ratelimit-reset-tokens"] = f"{reset}s"
+    outcome = Outcome(headers=headers)
+    if refused == 0:
+        if concurrency:
+            outcome.lease = Lease(keys[2])
+        return outcome
+    kind = REFUSALS[refused]
+    outcome.refused = "rate_limit_exceeded" if kind != "concurrency" else "concurrency_limit_exceeded"
+    if kind == "requests":
+        outcome.message = (
+            f"Rate limit reached: {rpm} requests per minute for this API key. Retry in {reset}s."
+        )
+        outcome.retry_after = reset
+    elif kind == "tokens":
+        outcome.message = (
+            f"Rate limit reached: {tpm} tokens per minute for this API key (this request counts "
+            f"{tokens}). Retry in {reset}s."
+        )
+        outcome.retry_after = reset
+    else:
+        outcome.message = (
+            f"Too many concurrent requests: this workspace allows {concurrency} at a time. "
+            "Retry when one finishes."
+        )
+        outcome.retry_after = 1
+    return outcome
+
+
+async def release(lease: Lease) -> None:
+    if _use_redis():
+        _, _, release_script = _redis.get()
+        await release_script(keys=[lease.key])
+    else:
+        local_counters.release(lease.key)

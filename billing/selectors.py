@@ -1,0 +1,138 @@
+"""Billing readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import ApiKey
+from billing.models import CreditAccount, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
+from billing.services.reservations import spend_period_key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBilling:
+    """What the hot path needs to know about a key's money and limits; cached
+    with the key (``gateway.auth.Principal``), never read per request."""
+
+    markup: Decimal = Decimal(1)
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_concurrency: int | None = None
+    spend_limit_units: int | None = None
+    spend_period: str = SpendPeriod.MONTH
+
+
+def default_plan() -> Plan | None:
+    return Plan.objects.filter(is_default=True).order_by("id").first()
+
+
+# Relations of an ApiKey that ``key_billing`` reads; load them with the key.
+KEY_BILLING_RELATED = ("limits", "workspace__credit_account__plan")
+
+
+def _related(obj: object, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def key_billing(*, key: ApiKey) -> KeyBilling:
+    """The key's limits (its own, else its workspace plan's). No query when the
+    key was loaded with ``KEY_BILLING_RELATED`` and the workspace has a plan."""
+    account: CreditAccount | None = _related(key.workspace, "credit_account")
+    plan = account.plan if account is not None and account.plan_id else default_plan()
+    limits: KeyLimits | None = _related(key, "limits")
+    return KeyBilling(
+        markup=account.markup if account else Decimal(1),
+        rpm_limit=(limits.rpm_limit if limits else None) or (plan.rpm_limit if plan else None),
+        tpm_limit=(limits.tpm_limit if limits else None) or (plan.tpm_limit if plan else None),
+        max_concurrency=plan.max_concurrency if plan else None,
+        spend_limit_units=limits.spend_limit_units if limits else None,
+        spend_period=limits.spend_period if limits else SpendPeriod.MONTH,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    balance_units: int
+    reserved_units: int
+
+    @property
+    def available_units(self) -> int:
+        return self.balance_units - self.reserved_units
+
+
+def workspace_balance(*, workspace_id: int) -> Balance:
+    row = (
+        CreditAccount.objects.filter(workspace_id=workspace_id)
+        .values("balance_units", "reserved_units")
+        .first()
+    )
+    if row is None:
+        return Balance(0, 0)
+    return Balance(row["balance_units"], row["reserved_units"])
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpendNow:
+    period: str
+    period_key: str
+    spent_units: int
+    reserved_units: int
+    limit_units: int | None
+
+
+def key_spend_now(*, api_key_id: int, period: str, limit_units: int | None) -> KeySpendNow:
+    key = spend_period_key(period, timezone.now())
+    row = KeySpend.objects.filter(api_key_id=api_key_id, period_key=key).first()
+    if row is None and limit_units is None:
+        # Keys without a cap keep no spend rows; their spend comes from the ledger's charges.
+        spent = _charged_by_key(api_key_id=api_key_id, period=period)
+        return KeySpendNow(period, key, spent, 0, None)
+    return KeySpendNow(
+        period, key, row.spent_units if row else 0, row.reserved_units if row else 0, limit_units
+    )
+
+
+def _charged_by_key(*, api_key_id: int, period: str) -> int:
+    from gateway.models import RequestLog
+
+    now = timezone.now()
+    logs = RequestLog.objects.filter(api_key_id=api_key_id)
+    if period == SpendPeriod.DAY:
+        logs = logs.filter(created_at__gte=now.replace(hour=0, minute=0, second=0, microsecond=0))
+    elif period == SpendPeriod.MONTH:
+        logs = logs.filter(created_at__gte=now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    return int(logs.aggregate(total=Sum("charged_units"))["total"] or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMismatch:
+    workspace_id: int
+    balance_units: int
+    ledger_units: int
+
+
+def ledger_mismatches() -> list[LedgerMismatch]:
+    """Every workspace whose cached balance differs from the sum of its ledger
+    (including ledger entries with no account row, and accounts with no entries)."""
+    sums = dict(
+        LedgerEntry.objects.values("workspace_id")
+        .annotate(total=Sum("amount_units"))
+        .values_list("workspace_id", "total")
+    )
+    balances = dict(CreditAccount.objects.values_list("workspace_id", "balance_units"))
+    out = []
+    for workspace_id in sorted(set(sums) | set(balances)):
+        ledger = int(sums.get(workspace_id) or 0)
+        balance = int(balances.get(workspace_id) or 0)
+        if ledger != balance:
+            out.append(LedgerMismatch(workspace_id, balance, ledger))
+    return out

@@ -1,0 +1,353 @@
+"""Billing's stages of the /v1 pipeline (``gateway.pipeline`` calls these).
+
+``limit`` (before route)   rate limits: RPM/TPM per key, concurrency per workspace.
+``reserve`` (after route)  hold the worst-case charge; 402 when it can't be covered.
+``response_extras``        ``cost`` for the body, the one source of cost fields for
+                           every path (JSON, pass-through stream, translated stream).
+``response_headers``       ``x-junction-cost`` and the ``x-ratelimit-*`` headers.
+``settle`` (finish hook)   true cost -> charge; release the rest, write the ledger.
+
+Each DB stage is one ``sync_to_async`` round trip. Settlement runs as a task
+on the loop right after ``CallContext.finish()`` (which is synchronous and must
+never block); a reservation a crashed process leaves open is closed by
+``billing.tasks.expire_reservations`` from the call's log row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+
+from billing import ratelimit
+from billing.errors import BillingError, BillingErrorCode
+from billing.models import SpendPeriod
+from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number
+from billing.services.reservations import (
+    ReservationHandle,
+    SpendCap,
+    reservation_create,
+    reservation_settle,
+)
+from gateway.canonical import (
+    CanonicalRequest,
+    Event,
+    FilePart,
+    ImageGenerationTool,
+    ImagePart,
+    Message,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    WebSearchTool,
+)
+from gateway.catalog.snapshot import DeploymentInfo, ModelInfo
+from gateway.context import CallContext
+from gateway.errors import ErrorType, GatewayError
+
+logger = logging.getLogger("junction.billing")
+
+# Worst-case token allowances for parts whose size the request doesn't show.
+IMAGE_TOKENS_UPPER = 3_000
+FILE_TOKENS_UPPER = 25_000
+MESSAGE_OVERHEAD_TOKENS = 8
+
+
+@dataclass(slots=True)
+class CallBilling:
+    """Per-call billing state, on ``ctx.billing``."""
+
+    input_upper: int = 0  # tokens; never less than the true count
+    input_estimate: int = 0  # tokens; a realistic guess (used only when usage never arrives)
+    prices: dict[str, PriceSheet] = field(default_factory=dict)  # by model_id, for each candidate
+    markup: Decimal = Decimal(1)
+    handle: ReservationHandle | None = None
+    output_chars: int = 0  # text streamed on the translation path
+    lease: ratelimit.Lease | None = None
+    limit_headers: dict[str, str] = field(default_factory=dict)
+    shortfall_units: int = 0
+
+
+def _state(ctx: CallContext) -> CallBilling:
+    if ctx.billing is None:
+        ctx.billing = CallBilling()
+        ctx.finish_hooks.append(settle)
+    return ctx.billing
+
+
+# ------------------------------------------------------------- estimates
+
+
+def input_token_bounds(req: CanonicalRequest) -> tuple[int, int]:
+    """(upper bound, estimate) of the input tokens. Every token is at least one
+    byte of the encoded request, so the encoded size bounds the text; images
+    and files given by reference get a fixed allowance."""
+    size = len(msgspec.json.encode(req.raw)) if req.raw else 0
+    extra = 0
+    for item in req.items:
+        if isinstance(item, Message):
+            extra += MESSAGE_OVERHEAD_TOKENS
+            for part in item.content:
+                if isinstance(part, ImagePart):
+                    extra += IMAGE_TOKENS_UPPER
+                elif isinstance(part, FilePart) and part.file_id:
+                    extra += FILE_TOKENS_UPPER
+    return size + extra, math.ceil(size / 4) + extra
+
+
+def max_output_tokens(req: CanonicalRequest, model: ModelInfo) -> int:
+    cap = model.max_output_tokens or settings.BILLING_DEFAULT_MAX_OUTPUT_TOKENS
+    if req.max_output_tokens:
+        return min(req.max_output_tokens, cap)
+    return min(cap, settings.BILLING_DEFAULT_MAX_OUTPUT_TOKENS)
+
+
+def prices_of(model: ModelInfo) -> PriceSheet:
+    p = model.prices
+    return PriceSheet(p.input, p.cached_input, p.output, p.image, p.web_search)
+
+
+def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: int, markup: Decimal) -> int:
+    n = max(req.n or 1, 1)
+    metered = Metered(
+        input_tokens=input_upper,
+        output_tokens=max_output_tokens(req, model) * n,
+        web_search_calls=sum(isinstance(t, WebSearchTool) for t in req.tools),
+        images=sum(isinstance(t, ImageGenerationTool) for t in req.tools) * n,
+    )
+    return cost_of(metered, prices_of(model), markup=markup).charged_units
+
+
+# ----------------------------------------------------------------- limit
+
+
+async def limit(ctx: CallContext) -> None:
+    """Rate limits from the cached principal; 429 with ``Retry-After`` when over."""
+    principal, req = ctx.principal, ctx.request
+    assert principal is not None and req is not None
+    state = _state(ctx)
+    state.input_upper, state.input_estimate = input_token_bounds(req)
+    if not (principal.rpm_limit or principal.tpm_limit or principal.max_concurrency):
+        return
+    tokens = state.input_estimate + (req.max_output_tokens or 0)
+    outcome = await ratelimit.acquire(
+        key_id=principal.key_id,
+        workspace_id=principal.workspace_id,
+        rpm=principal.rpm_limit or 0,
+        tpm=principal.tpm_limit or 0,
+        concurrency=principal.max_concurrency or 0,
+        tokens=tokens,
+    )
+    state.limit_headers = outcome.headers
+    state.lease = outcome.lease
+    if outcome.refused is not None:
+        raise GatewayError(
+            ErrorType.RATE_LIMIT,
+            outcome.message,
+            code=outcome.refused,
+            retry_after=str(outcome.retry_after),
+            headers=dict(outcome.headers),
+        )
+
+
+# --------------------------------------------------------------- reserve
+
+
+async def reserve(ctx: CallContext, candidates: list[DeploymentInfo]) -> None:
+    """Hold the worst case over the candidates the dispatcher may try."""
+    principal, req = ctx.principal, ctx.request
+    assert principal is not None and req is not None
+    state = _state(ctx)
+    if not state.input_upper:
+        state.input_upper, state.input_estimate = input_token_bounds(req)
+    state.markup = principal.markup
+    tried = candidates[: settings.BILLING_MAX_CANDIDATES_RESERVED]
+    worst = 0
+    for deployment in tried:
+        state.prices[deployment.model.model_id] = prices_of(deployment.model)
+        worst = max(
+            worst, worst_case_units(req, deployment.model, input_upper=state.input_upper, markup=state.markup)
+        )
+    if worst == 0 and not principal.spend_limit_units:
+        return  # free models: nothing to hold
+    cap = (
+        SpendCap(principal.spend_limit_units, SpendPeriod(principal.spend_period))
+        if principal.spend_limit_units
+        else None
+    )
+    try:
+        state.handle = await sync_to_async(reservation_create)(
+            request_id=ctx.request_id,
+            workspace_id=principal.workspace_id,
+            api_key_id=principal.key_id,
+            amount_units=worst,
+            spend_cap=cap,
+        )
+    except BillingError as exc:
+        raise GatewayError(
+            ErrorType.INSUFFICIENT_QUOTA,
+            exc.message,
+            code="insufficient_quota" if exc.code is BillingErrorCode.INSUFFICIENT_CREDITS else str(exc.code),
+        ) from None
+    ctx.event_filters.append(_count_output(state))
+
+
+def _count_output(state: CallBilling) -> Callable[[list[Event]], list[Event]]:
+    def count(events: list[Event]) -> list[Event]:
+        for event in events:
+            if isinstance(event, TextDelta | ReasoningDelta):
+                state.output_chars += len(event.text)
+            elif isinstance(event, ToolCallDelta):
+                state.output_chars += len(event.arguments)
+        return events
+
+    return count
+
+
+# ------------------------------------------------------------------ cost
+
+
+def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
+    """What to bill: upstream usage when reported; otherwise, when output was
+    produced, an estimate (flagged); otherwise nothing."""
+    usage: Usage | None = ctx.usage
+    if usage is not None:
+        return (
+            Metered(
+                input_tokens=usage.input_tokens,
+                cached_input_tokens=usage.cached_input_tokens,
+                output_tokens=usage.output_tokens,
+                images=usage.images,
+                web_search_calls=usage.web_search_calls,
+            ),
+            False,
+        )
+    state: CallBilling | None = ctx.billing
+    if state is None:
+        return None
+    output = max(ctx.output_events, math.ceil(state.output_chars / 4))
+    if output == 0:
+        return None  # failed before any output: charged nothing
+    return Metered(input_tokens=state.input_estimate, output_tokens=output), True
+
+
+def call_cost(ctx: CallContext) -> Cost | None:
+    state: CallBilling | None = ctx.billing
+    if state is None or not state.prices:
+        return None
+    prices = state.prices.get(ctx.model_used) or next(iter(state.prices.values()))
+    measured = metered_usage(ctx)
+    if measured is None:
+        return cost_of(Metered(), prices)
+    metered, estimated = measured
+    ctx.cost_estimated = estimated
+    return cost_of(metered, prices, markup=state.markup)
+
+
+def response_extras(ctx: CallContext) -> dict[str, Any]:
+    """Top-level fields for the answer: ``cost`` is what this call is charged (USD)."""
+    cost = call_cost(ctx)
+    return {} if cost is None else {"cost": usd_number(cost.charged_usd)}
+
+
+def usage_extras(ctx: CallContext) -> dict[str, Any]:
+    """Fields for the answer's usage object: ``cost`` is the true upstream cost (USD)."""
+    cost = call_cost(ctx)
+    return {} if cost is None else {"cost": usd_number(cost.true_usd)}
+
+
+def response_headers(ctx: CallContext) -> dict[str, str]:
+    state: CallBilling | None = ctx.billing
+    if state is None:
+        return {}
+    headers = dict(state.limit_headers)
+    if ctx.usage is not None:
+        cost = call_cost(ctx)
+        if cost is not None:
+            headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
+    return headers
+
+
+def splice_usage(body: bytes, fields: dict[str, Any]) -> bytes:
+    """Add fields to the top-level ``usage`` object of a JSON body without
+    re-encoding it. The last ``"usage": {`` is the top-level one in OpenAI's
+    answers (it follows ``choices`` / ``output``; string contents can't hold
+    an unescaped quote)."""
+    if not fields:
+        return body
+    at = body.rfind(b'"usage"')
+    while at >= 0:
+        rest = body[at + 7 :].lstrip()
+        if rest.startswith(b":") and rest[1:].lstrip().startswith(b"{"):
+            brace = body.index(b"{", at)
+            inner = body[brace + 1 :].lstrip()
+            sep = b"" if inner.startswith(b"}") else b","
+            return body[: brace + 1] + msgspec.json.encode(fields)[1:-1] + sep + inner
+        at = body.rfind(b'"usage"', 0, at)
+    return body
+
+
+def add_usage_fields(ctx: CallContext, usage: Any) -> None:
+    """Decoded-dict variant of ``splice_usage`` (stream events)."""
+    if isinstance(usage, dict):
+        usage.update(usage_extras(ctx))
+
+
+# ---------------------------------------------------------------- settle
+
+_pending: set[asyncio.Task[Any]] = set()
+
+
+def settle(ctx: CallContext) -> None:
+    """Finish hook: fix the call's cost for its log row, then charge it and
+    release the rest of the reservation (and the concurrency slot)."""
+    state: CallBilling = ctx.billing
+    cost = call_cost(ctx)
+    if cost is not None and (cost.charged_units or cost.cost_units):
+        ctx.cost_units, ctx.charged_units = cost.cost_units, cost.charged_units
+    else:
+        ctx.cost_estimated = False
+    if state.handle is not None:
+        run_soon(_settle_db(ctx, state, state.handle, ctx.charged_units))
+    if state.lease is not None:
+        run_soon(ratelimit.release(state.lease))
+        state.lease = None
+
+
+async def _settle_db(ctx: CallContext, state: CallBilling, handle: ReservationHandle, charge: int) -> None:
+    try:
+        result = await sync_to_async(reservation_settle)(handle=handle, charge_units=charge)
+        state.shortfall_units = result.shortfall_units
+    except Exception:
+        # The reservation stays open; the expiry task settles it from the log row.
+        logger.exception("settling %s failed", handle.request_id)
+
+
+def run_soon(coro: Any) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # finished from sync code (no loop): run it here
+        async_to_sync(_await)(coro)
+        return
+    task = loop.create_task(coro)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def _await(coro: Any) -> None:
+    await coro
+
+
+async def drain() -> None:
+    """Wait for this loop's pending settlements (tests, shutdown)."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)
