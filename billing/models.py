@@ -190,6 +190,9 @@ class KeySpend(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"key {self.api_key_id} {self.period_key}: {self.spent_units}"
+
 
 class StripeEvent(models.Model):
     """Every Stripe event handled, once: a replay finds its row and does nothing."""
@@ -197,6 +200,9 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.type})"
 
 
 class IdempotencyStatus(models.TextChoices):
@@ -222,6 +228,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="uniq_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
 
 
 class Granularity(models.TextChoices):
@@ -259,3 +268,6 @@ class UsageRollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["workspace_id", "granularity", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.period_start:%Y-%m-%d %H:00} ws {self.workspace_id} {self.model}"
