@@ -136,3 +136,18 @@ def ledger_mismatches() -> list[LedgerMismatch]:
         if ledger != balance:
             out.append(LedgerMismatch(workspace_id, balance, ledger))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsSummary:
+    balance: Balance
+    key_spend: KeySpendNow
+
+
+def credits_summary(
+    *, workspace_id: int, api_key_id: int, spend_period: str, spend_limit_units: int | None
+) -> CreditsSummary:
+    return CreditsSummary(
+        balance=workspace_balance(workspace_id=workspace_id),
+        key_spend=key_spend_now(api_key_id=api_key_id, period=spend_period, limit_units=spend_limit_units),
+    )

@@ -8,5 +8,6 @@ urlpatterns = [
     path("chat/completions", views.chat_completions),
     path("responses", views.create_response),
     path("models", views.list_models),
+    path("credits", views.credits),
     path("models/<path:model_id>", views.retrieve_model),
 ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import msgspec
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.money import units_to_credits, units_to_usd, usd_number
+from billing.selectors import credits_summary
 from gateway import pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
@@ -98,3 +101,48 @@ async def list_models(request: HttpRequest) -> HttpResponse:
 @require_GET
 async def retrieve_model(request: HttpRequest, model_id: str) -> HttpResponse:
     return await _models(request, model_id)
+
+
+@require_GET
+async def credits(request: HttpRequest) -> HttpResponse:
+    """The workspace's balance and this key's spend in its current period."""
+    ctx = pipeline.new_context(request, endpoint="credits", dialect=chat)
+    try:
+        principal = ctx.principal = await authenticate(bearer_token(ctx.headers))
+    except GatewayError as err:
+        return pipeline.error_response(ctx, err)
+    summary = await sync_to_async(credits_summary)(
+        workspace_id=principal.workspace_id,
+        api_key_id=principal.key_id,
+        spend_period=principal.spend_period,
+        spend_limit_units=principal.spend_limit_units,
+    )
+    balance, spend = summary.balance, summary.key_spend
+    limit = spend.limit_units
+    body = {
+        "object": "credits",
+        "workspace": principal.workspace_slug,
+        "currency": "USD",
+        "balance": usd_number(units_to_usd(balance.balance_units)),
+        "reserved": usd_number(units_to_usd(balance.reserved_units)),
+        "available": usd_number(units_to_usd(balance.available_units)),
+        "credits": usd_number(units_to_credits(balance.balance_units)),
+        "balance_units": balance.balance_units,
+        "reserved_units": balance.reserved_units,
+        "available_units": balance.available_units,
+        "key": {
+            "prefix": principal.key_prefix,
+            "period": spend.period,
+            "period_key": spend.period_key,
+            "spend": usd_number(units_to_usd(spend.spent_units)),
+            "spend_units": spend.spent_units,
+            "reserved_units": spend.reserved_units,
+            "limit": usd_number(units_to_usd(limit)) if limit is not None else None,
+            "limit_units": limit,
+            "remaining_units": max(limit - spend.spent_units - spend.reserved_units, 0) if limit else None,
+        },
+    }
+    ctx.finish()
+    response = HttpResponse(msgspec.json.encode(body), content_type="application/json")
+    response["x-request-id"] = ctx.request_id
+    return response

@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from accounts.services import AccountsError, workspace_create
+from billing.money import credits_to_units
+from billing.services import credits_grant
 
 
 class Command(BaseCommand):
@@ -10,10 +13,27 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--owner", required=True, help="Owner's email; the user is created if missing.")
         parser.add_argument("--name", default="")
+        parser.add_argument(
+            "--credits",
+            type=int,
+            default=0,
+            help="Grant this many credits (1 credit = $0.01) to the new workspace.",
+        )
 
-    def handle(self, *args, slug: str, owner: str, name: str, **options):
+    def handle(self, *args, slug: str, owner: str, name: str, credits: int, **options):
+        if credits < 0:
+            raise CommandError("--credits must not be negative.")
         try:
-            workspace = workspace_create(slug=slug, owner_email=owner, name=name)
+            with transaction.atomic():
+                workspace = workspace_create(slug=slug, owner_email=owner, name=name)
+                if credits:
+                    credits_grant(
+                        workspace_id=workspace.pk,
+                        units=credits_to_units(credits),
+                        reason="Initial credits (create_workspace --credits)",
+                        idempotency_key=f"initial:{workspace.pk}",
+                    )
         except AccountsError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Created workspace '{workspace.slug}' owned by {owner}.")
+        extra = f" with {credits} credits (${credits / 100:.2f})" if credits else ""
+        self.stdout.write(f"Created workspace '{workspace.slug}' owned by {owner}{extra}.")

@@ -1,0 +1,118 @@
+"""Each ledger entry type; the balance is always the sum of the ledger."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Sum
+
+from accounts.models import Workspace
+from billing.errors import BillingError, BillingErrorCode
+from billing.models import AppendOnlyError, CreditAccount, EntryKind, LedgerEntry
+from billing.selectors import ledger_mismatches
+from billing.services import (
+    credits_adjust,
+    credits_grant,
+    credits_refund,
+    credits_topup,
+    reservation_create,
+    reservation_settle,
+)
+from tests.billing.conftest import balance
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ledger_sum(ws_id: int) -> int:
+    return LedgerEntry.objects.filter(workspace_id=ws_id).aggregate(s=Sum("amount_units"))["s"] or 0
+
+
+def test_every_entry_kind_moves_the_balance_once(workspace):
+    ws = workspace.pk
+    start = balance(ws)[0]
+    operator = UserFactory()
+    assert credits_grant(workspace_id=ws, units=5_000, reason="welcome", idempotency_key="welcome:1")
+    assert credits_grant(workspace_id=ws, units=5_000, reason="welcome", idempotency_key="welcome:1") is None
+    assert credits_topup(workspace_id=ws, units=100_000, stripe_object_id="cs_test_1")
+    assert credits_topup(workspace_id=ws, units=100_000, stripe_object_id="cs_test_1") is None
+    handle = reservation_create(request_id="req_a", workspace_id=ws, api_key_id=None, amount_units=700)
+    assert balance(ws) == (start + 105_000, 700)
+    assert reservation_settle(handle=handle, charge_units=250).charged_units == 250
+    assert credits_refund(
+        workspace_id=ws, request_id="req_a", units=250, reason="bad answer", created_by=operator
+    )
+    assert credits_refund(workspace_id=ws, request_id="req_a", units=250, reason="again") is None
+    adj = credits_adjust(workspace_id=ws, units=-1_000, reason="goodwill reversal", created_by=operator)
+    assert adj.created_by == operator and adj.reason == "goodwill reversal"
+
+    kinds = list(
+        LedgerEntry.objects.filter(workspace_id=ws).values_list("kind", "amount_units").order_by("id")
+    )
+    assert kinds[1:] == [
+        (EntryKind.GRANT, 5_000),
+        (EntryKind.TOPUP, 100_000),
+        (EntryKind.CHARGE, -250),
+        (EntryKind.REFUND, 250),
+        (EntryKind.ADJUSTMENT, -1_000),
+    ]
+    charge = LedgerEntry.objects.get(kind=EntryKind.CHARGE)
+    assert charge.request_id == "req_a" and charge.idempotency_key == "charge:req_a"
+    assert LedgerEntry.objects.get(kind=EntryKind.TOPUP).stripe_object_id == "cs_test_1"
+    assert balance(ws) == (start + 104_000, 0) and balance(ws)[0] == ledger_sum(ws)
+    assert ledger_mismatches() == []
+
+
+def test_ledger_is_append_only(workspace):
+    entry = LedgerEntry.objects.filter(workspace=workspace).first()
+    entry.amount_units = 10**9
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+
+
+def test_adjustments_need_who_and_why_and_cannot_overdraw(workspace):
+    ws = workspace.pk
+    with pytest.raises(BillingError):
+        credits_adjust(workspace_id=ws, units=10, reason="", created_by=UserFactory())
+    with pytest.raises(BillingError):
+        credits_adjust(workspace_id=ws, units=10, reason="why", created_by=None)
+    total = balance(ws)[0]
+    reservation_create(request_id="req_hold", workspace_id=ws, api_key_id=None, amount_units=100)
+    with pytest.raises(BillingError) as exc:
+        credits_adjust(workspace_id=ws, units=-(total - 50), reason="too much", created_by=UserFactory())
+    assert exc.value.code is BillingErrorCode.WOULD_OVERDRAW
+    assert balance(ws) == (total, 100) and balance(ws)[0] == ledger_sum(ws)
+
+
+def test_refund_is_bounded_by_the_charge(workspace):
+    with pytest.raises(BillingError):
+        credits_refund(workspace_id=workspace.pk, request_id="req_none", units=1, reason="x")
+    handle = reservation_create(
+        request_id="req_r", workspace_id=workspace.pk, api_key_id=None, amount_units=10
+    )
+    reservation_settle(handle=handle, charge_units=10)
+    with pytest.raises(BillingError):
+        credits_refund(workspace_id=workspace.pk, request_id="req_r", units=11, reason="x")
+
+
+def test_verify_ledger_detects_a_tampered_balance(workspace, capsys):
+    call_command("verify_ledger")
+    assert "Every balance equals" in capsys.readouterr().out
+    CreditAccount.objects.filter(workspace=workspace).update(balance_units=10**9)  # tampering
+    with pytest.raises(CommandError):
+        call_command("verify_ledger")
+    err = capsys.readouterr().err
+    assert f"workspace {workspace.pk}" in err and "ledger sums to" in err
+
+
+def test_create_workspace_with_credits(db, capsys):
+    call_command("create_workspace", "funded", "--owner", "o@funded.test", "--credits", "500")
+    ws = Workspace.objects.get(slug="funded")
+    assert balance(ws.pk) == (50_000, 0)  # 500 credits = $5 = 50,000 units
+    entry = LedgerEntry.objects.get(workspace=ws)
+    assert entry.kind == EntryKind.GRANT and entry.amount_units == 50_000
+    assert "500 credits ($5.00)" in capsys.readouterr().out
+    call_command("verify_ledger")
