@@ -1,0 +1,216 @@
+"""Billing end to end: the official OpenAI SDK -> live Junction -> fake OpenAI."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from billing.models import EntryKind, LedgerEntry, Reservation, ReservationStatus
+from billing.selectors import ledger_mismatches
+from tests.billing.conftest import (
+    CHAT_COST_UNITS,
+    RESPONSES_COST_UNITS,
+    balance,
+    charges,
+    set_balance,
+    wait_settled,
+)
+from tests.helpers import wait_for_logs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHAT = [{"role": "user", "content": "Say hello"}]
+
+
+def test_non_streaming_chat_carries_cost_and_is_charged_once(client, fake_openai, api_key, priced):
+    ws = api_key.workspace.pk
+    before = balance(ws)[0]
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=CHAT, max_tokens=50)
+    completion = raw.parse()
+    assert completion.model_extra["cost"] == pytest.approx(0.029)
+    assert completion.usage.model_extra["cost"] == pytest.approx(0.029)  # markup 1: true cost = charge
+    assert raw.headers["x-junction-cost"] == "0.029"
+    wait_settled()
+    assert balance(ws) == (before - CHAT_COST_UNITS, 0)
+    (charge,) = charges()
+    assert charge.amount_units == -CHAT_COST_UNITS and charge.request_id == raw.headers["x-request-id"]
+    (row,) = wait_for_logs()
+    assert (row.cost_units, row.charged_units, row.cost_estimated) == (
+        CHAT_COST_UNITS,
+        CHAT_COST_UNITS,
+        False,
+    )
+    assert ledger_mismatches() == []
+
+
+def test_markup_applies_to_the_charge_not_the_true_cost(client, fake_openai, api_key, priced):
+    from billing.models import CreditAccount
+
+    CreditAccount.objects.filter(workspace=api_key.workspace).update(markup="1.5")
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=50)
+    assert completion.usage.model_extra["cost"] == pytest.approx(0.029)
+    assert completion.model_extra["cost"] == pytest.approx(0.0435)
+    wait_settled()
+    assert charges()[0].amount_units == -435
+
+
+def test_stream_reports_cost_in_the_usage_chunk_and_is_charged(client, fake_openai, api_key, priced):
+    ws = api_key.workspace.pk
+    before = balance(ws)[0]
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=CHAT, stream=True, stream_options={"include_usage": True}, max_tokens=50
+    )
+    last = list(stream)[-1]
+    assert last.usage.completion_tokens == 9
+    assert last.usage.model_extra["cost"] == pytest.approx(0.029)
+    assert last.model_extra["cost"] == pytest.approx(0.029)
+    wait_settled()
+    assert balance(ws) == (before - CHAT_COST_UNITS, 0)
+
+
+def test_stream_without_usage_requested_is_still_charged(client, fake_openai, api_key, priced):
+    """No stream is billed at $0: Junction asks upstream for usage even when the client did not."""
+    before = balance(api_key.workspace.pk)[0]
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, stream=True, max_tokens=50))
+    wait_settled()
+    assert balance(api_key.workspace.pk)[0] == before - CHAT_COST_UNITS
+
+
+def test_responses_api_json_and_stream_carry_cost(client, fake_openai, api_key, priced):
+    resp = client.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=50)
+    assert resp.model_extra["cost"] == pytest.approx(0.034)
+    assert resp.usage.model_extra["cost"] == pytest.approx(0.034)
+    events = list(client.responses.create(model="gpt-4o-mini", input="hi", stream=True, max_output_tokens=50))
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    assert completed.response.model_extra["cost"] == pytest.approx(0.034)
+    assert completed.response.usage.model_extra["cost"] == pytest.approx(0.034)
+    wait_settled()
+    assert [c.amount_units for c in charges()] == [-RESPONSES_COST_UNITS] * 2
+
+
+def test_insufficient_balance_is_402_with_no_upstream_call(client, fake_openai, api_key, priced):
+    ws = api_key.workspace.pk
+    # Worst case of this call: ~150 input bytes x $1000/M + 1000 output x $2000/M = > $2; hold $1.
+    set_balance(ws, 10_000)
+    with pytest.raises(openai.APIStatusError) as exc:
+        client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=1000)
+    assert exc.value.status_code == 402
+    error = exc.value.body
+    assert error["type"] == "insufficient_quota" and error["code"] == "insufficient_quota"
+    assert "balance is too low" in error["message"]
+    assert fake_openai.requests == []
+    assert balance(ws) == (10_000, 0) and charges() == []
+    (row,) = wait_for_logs()
+    assert row.status_code == 402 and row.charged_units == 0
+    # A smaller worst case fits.
+    client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=10)
+    wait_settled()
+    assert balance(ws) == (10_000 - CHAT_COST_UNITS, 0)
+
+
+def test_upstream_failure_charges_nothing_and_releases(client, fake_openai, api_key, priced):
+    ws = api_key.workspace.pk
+    before = balance(ws)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "[[500]] hi"}], max_tokens=50
+        )
+    wait_settled()
+    assert balance(ws) == before and charges() == []
+    assert Reservation.objects.get().status == ReservationStatus.RELEASED
+
+
+def test_stream_cut_by_upstream_is_charged_an_estimate(client, fake_openai, api_key, priced):
+    ws = api_key.workspace.pk
+    before = balance(ws)[0]
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "[[cut]] hi"}], stream=True, max_tokens=50
+    )
+    with pytest.raises(openai.APIError):
+        list(stream)
+    wait_settled()
+    (row,) = wait_for_logs()
+    assert row.cost_estimated is True and row.charged_units > 0
+    (charge,) = charges()
+    assert charge.amount_units == -row.charged_units
+    assert balance(ws) == (before - row.charged_units, 0)
+
+
+def test_client_disconnect_mid_stream_is_charged_for_what_was_produced(
+    junction, api_key, fake_openai, priced
+):
+    ws = api_key.workspace.pk
+    before = balance(ws)[0]
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "[[hold]] hi"}],
+        "stream": True,
+        "max_tokens": 50,
+    }
+    headers = {"authorization": f"Bearer {api_key.secret}"}
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream("POST", f"{junction.url}/v1/chat/completions", headers=headers, json=body) as resp,
+    ):
+        assert resp.status_code == 200
+        next(resp.iter_raw())
+    fake_openai.release.set()
+    (row,) = wait_for_logs()
+    wait_settled()
+    assert row.status_code == 499 and row.cost_estimated is True and row.charged_units > 0
+    assert balance(ws) == (before - row.charged_units, 0)
+    assert ledger_mismatches() == []
+
+
+def test_failure_before_any_output_charges_nothing_on_a_stream(client, fake_openai, api_key, priced):
+    before = balance(api_key.workspace.pk)
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "[[503]] hi"}],
+            stream=True,
+            max_tokens=5,
+        )
+    wait_settled()
+    assert balance(api_key.workspace.pk) == before and charges() == []
+
+
+def test_free_model_needs_no_balance(client, fake_openai, api_key, catalog):
+    from tests.billing.conftest import set_prices
+
+    set_prices("gpt-4o-mini", input="0", cached_input="0", output="0")
+    set_balance(api_key.workspace.pk, 0)
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT)
+    assert completion.model_extra["cost"] == 0
+    assert not LedgerEntry.objects.filter(kind=EntryKind.CHARGE).exists()
+
+
+def test_credits_endpoint(client, junction, api_key, fake_openai, priced):
+    client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=50)
+    wait_settled()
+    time.sleep(0.05)
+    wait_for_logs()
+    for prefix in ("/v1", "/api/v1"):
+        resp = httpx.get(
+            f"{junction.url}{prefix}/credits", headers={"authorization": f"Bearer {api_key.secret}"}
+        )
+        assert resp.status_code == 200
+        body = resp.json()
+        units = balance(api_key.workspace.pk)[0]
+        assert body["balance_units"] == units and body["balance"] == pytest.approx(units / 10_000)
+        assert body["available_units"] == units and body["reserved_units"] == 0
+        assert body["key"]["prefix"] == api_key.prefix and body["key"]["period"] == "month"
+        assert body["key"]["spend_units"] == CHAT_COST_UNITS
+    assert httpx.get(f"{junction.url}/v1/credits").status_code == 401
+
+
+def test_credits_endpoint_is_per_workspace(junction, api_key, other_workspace):
+    from tests.conftest import make_key
+
+    other = make_key(other_workspace)
+    body = httpx.get(f"{junction.url}/v1/credits", headers={"authorization": f"Bearer {other.secret}"}).json()
+    assert body["workspace"] == other_workspace.slug and body["balance_units"] == 0
