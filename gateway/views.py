@@ -13,7 +13,7 @@ from billing.selectors import credits_summary
 from gateway import pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
-from gateway.dialects import chat, responses
+from gateway.dialects import chat, embeddings, responses
 from gateway.errors import ErrorType, GatewayError
 
 
@@ -27,6 +27,12 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def create_response(request: HttpRequest) -> HttpResponse:
     return await pipeline.model_call(request, dialect=responses, endpoint="responses")
+
+
+@csrf_exempt
+@require_POST
+async def create_embeddings(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=embeddings, endpoint="embeddings")
 
 
 def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:
