@@ -158,6 +158,7 @@ def test_client_disconnect_mid_stream_is_charged_for_what_was_produced(
     ):
         assert resp.status_code == 200
         next(resp.iter_raw())
+    time.sleep(0.3)  # let the server see the disconnect before upstream moves on
     fake_openai.release.set()
     (row,) = wait_for_logs()
     wait_settled()
