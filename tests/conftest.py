@@ -15,6 +15,7 @@ from accounts.models import KeyScope, Workspace
 from accounts.services import api_key_create
 from billing.ratelimit import local_counters
 from billing.services import credits_grant
+from billing.services.plans import plans_ensure_defaults
 from gateway.auth import key_cache
 from gateway.catalog.services import catalog_sync
 from gateway.catalog.snapshot import invalidate_catalog
@@ -45,6 +46,7 @@ TEST_FUNDS_UNITS = 100 * 10_000
 @pytest.fixture
 def workspace(db) -> Workspace:
     ws = MembershipFactory().workspace
+    plans_ensure_defaults()  # transactional tests flush the seeded plans
     credits_grant(workspace_id=ws.pk, units=TEST_FUNDS_UNITS, reason="test funds")
     return ws
 
