@@ -8,11 +8,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import AccountsError
+from billing.errors import BillingError, BillingErrorCode
 
 
 def exception_handler(exc, context):
     if isinstance(exc, AccountsError):
         return Response({"error": {"type": "invalid_request_error", "message": str(exc)}}, status=400)
+    if isinstance(exc, BillingError):
+        status_code = 503 if exc.code is BillingErrorCode.PAYMENTS_NOT_CONFIGURED else 400
+        return Response({"error": {"type": str(exc.code), "message": exc.message}}, status=status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

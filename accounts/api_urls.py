@@ -4,10 +4,15 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api
+from billing import api as billing_api
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="manage-schema"),
     path("workspace", api.WorkspaceView.as_view(), name="manage-workspace"),
     path("keys", api.ApiKeyListView.as_view(), name="manage-keys"),
     path("keys/<str:prefix>/revoke", api.ApiKeyRevokeView.as_view(), name="manage-key-revoke"),
+    path("keys/<str:prefix>/limits", billing_api.KeyLimitsView.as_view(), name="manage-key-limits"),
+    path("billing/credits", billing_api.CreditsView.as_view(), name="manage-billing-credits"),
+    path("billing/ledger", billing_api.LedgerView.as_view(), name="manage-billing-ledger"),
+    path("billing/checkout", billing_api.CheckoutView.as_view(), name="manage-billing-checkout"),
 ]

@@ -151,3 +151,9 @@ def credits_summary(
         balance=workspace_balance(workspace_id=workspace_id),
         key_spend=key_spend_now(api_key_id=api_key_id, period=spend_period, limit_units=spend_limit_units),
     )
+
+
+def workspace_plan(*, workspace_id: int) -> tuple[str | None, str]:
+    account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    plan = account.plan if account and account.plan_id else default_plan()
+    return (plan.slug if plan else None), (account.plan_status if account else "active")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
+    path("billing/", include("billing.urls")),
     path("v1/", include(gateway_urls)),
     path("api/v1/", include(gateway_urls)),
 ]
