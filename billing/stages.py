@@ -220,7 +220,11 @@ def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
     """What to bill: upstream usage when reported; otherwise, when output was
     produced, an estimate (flagged); otherwise nothing."""
     usage: Usage | None = ctx.usage
-    if usage is not None:
+    # An encoder finishing a stream upstream never reported usage for passes an
+    # all-zero Usage: that is "unknown", not "free".
+    if usage is not None and (
+        usage.input_tokens or usage.output_tokens or usage.images or usage.web_search_calls
+    ):
         return (
             Metered(
                 input_tokens=usage.input_tokens,

@@ -276,6 +276,7 @@ async def relay_json(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Http
         for transform in ctx.response_transforms:
             canonical = transform(canonical)
         out = ctx.dialect.encode_response(canonical, response_extras(ctx))
+        out = billing.splice_usage(out, billing.usage_extras(ctx))  # usage.cost (true cost, USD)
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
@@ -416,6 +417,7 @@ async def _translate_events(ctx: CallContext, resp: httpx.Response, plan: Plan) 
                 ctx.mark_first_byte()
                 yield out
         tail = encode(decoder.close()) + encoder.finish()
+        tail = billing.splice_usage(tail, billing.usage_extras(ctx))  # usage.cost in the final usage event
         if tail:
             ctx.mark_first_byte()
             yield tail
