@@ -38,8 +38,8 @@ def test_plan_grant_runs_once_per_period(workspace):
     CreditAccount.objects.create(workspace=paused, plan=starter, plan_status=PlanStatus.PAST_DUE)
     CreditAccount.objects.filter(workspace=workspace).update(plan=starter)
     before = balance(workspace.pk)[0]
-    assert tasks.grant_plan_credits.delay().get() == 1
-    assert tasks.grant_plan_credits.delay().get() == 0  # twice -> once
+    assert tasks.grant_plan_credits.apply().get() == 1
+    assert tasks.grant_plan_credits.apply().get() == 0  # twice -> once
     assert balance(workspace.pk)[0] == before + 50_000  # Starter: 500 credits
     assert balance(paused.pk)[0] == 0  # a past-due plan grants nothing
     later = datetime.now(UTC) + timedelta(days=40)
@@ -94,10 +94,10 @@ def test_rollups_are_recomputed_to_the_same_rows(workspace, api_key):
         ))  # fmt: skip
 
     first = snapshot()
-    tasks.rollup_usage.delay("hour", hour.isoformat()).get()
+    tasks.rollup_usage.apply(args=["hour", hour.isoformat()]).get()
     assert snapshot() == first  # recomputing gives the same rows
 
-    assert tasks.rollup_usage.delay("day", hour.isoformat()).get() == 2
+    assert tasks.rollup_usage.apply(args=["day", hour.isoformat()]).get() == 2
     day = UsageRollup.objects.get(granularity="day", model="gpt-4o")
     assert day.requests == 2 and day.period_start == hour.replace(hour=0)
 
