@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from gateway.canonical import (
     CanonicalRequest,
@@ -78,7 +81,18 @@ def events_text_and_tools() -> list:
 
 
 def encode_all(encoder, events) -> bytes:
-    return b"".join(encoder.encode(e) for e in events) + encoder.finish()
+    """Encode, and validate every event strictly against the SDK's own types
+    (the SDK's stream readers are lenient; these models list what is required)."""
+    body = b"".join(encoder.encode(e) for e in events) + encoder.finish()
+    stream_event = TypeAdapter(ResponseStreamEvent)
+    for ev in SSEParser().feed(body):
+        if ev.data == "[DONE]" or '"error"' in ev.data[:20]:
+            continue
+        if ev.event is not None:
+            stream_event.validate_json(ev.data)
+        else:
+            ChatCompletionChunk.model_validate_json(ev.data)
+    return body
 
 
 # ------------------------------------------------------------------ chat
@@ -86,6 +100,7 @@ def encode_all(encoder, events) -> bytes:
 
 def test_chat_encode_response_is_a_chat_completion():
     body = chat.encode_response(canonical_response(), EXTRAS)
+    ChatCompletion.model_validate_json(body)
     completion = sdk_client(body, stream=False).chat.completions.create(model="m", messages=[])
     assert completion.id.startswith("chatcmpl-")
     assert completion.object == "chat.completion"
@@ -179,6 +194,7 @@ def test_chat_stream_error_is_an_sdk_api_error():
 
 def test_responses_encode_response_is_a_response():
     body = responses.encode_response(canonical_response(), EXTRAS)
+    Response.model_validate_json(body)
     resp = sdk_client(body, stream=False).responses.create(model="m", input="hi")
     assert resp.id.startswith("resp_")
     assert resp.object == "response" and resp.status == "completed"
