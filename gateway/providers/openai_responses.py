@@ -350,10 +350,10 @@ class StreamDecoder:
                 self._summary_index[item_id] = index
                 delta = "\n\n" + delta
             if delta:
-                events.append(ReasoningDelta(delta, is_summary=True))
+                events.append(ReasoningDelta(delta, is_summary=True, id=data.get("item_id")))
         elif kind == "response.reasoning_text.delta":
             if data.get("delta"):
-                events.append(ReasoningDelta(data["delta"], is_summary=False))
+                events.append(ReasoningDelta(data["delta"], is_summary=False, id=data.get("item_id")))
         elif kind == "response.output_item.added":
             item = data.get("item") or {}
             if item.get("type") == "function_call":
@@ -395,7 +395,9 @@ class StreamDecoder:
             events.append(ToolCallDone(index=index))
         elif item.get("type") == "reasoning":
             events.append(
-                ReasoningDone(encrypted_content=item.get("encrypted_content"), provider=PROVIDER_KIND)
+                ReasoningDone(
+                    encrypted_content=item.get("encrypted_content"), provider=PROVIDER_KIND, id=item.get("id")
+                )
             )
 
     def _finish(self, response: dict[str, Any], events: list[Event]) -> None:

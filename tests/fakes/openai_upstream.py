@@ -190,7 +190,7 @@ class FakeOpenAI:
             return out
 
         events = [chunk({"role": "assistant", "content": "", "refusal": None})]
-        for word in _words(reasoning or ""):
+        for word in _words(reasoning) if reasoning else []:
             events.append(chunk({"reasoning_content": word}))
         if call:
             events.append(

@@ -274,6 +274,26 @@ def test_responses_stream_read_by_sdk_helper():
     assert raw[-1].type == "response.completed"
 
 
+def test_responses_stream_keeps_upstream_reasoning_ids():
+    request = CanonicalRequest(dialect=Dialect.RESPONSES, model="m", stream=True)
+    encoder = responses.StreamEncoder(request=request, finalize=lambda usage: {})
+    body = encode_all(
+        encoder,
+        [
+            ResponseStart("a", "m"),
+            ReasoningDelta("one", id="rs_up1"),
+            ReasoningDone(encrypted_content="e1", id="rs_up1"),
+            ReasoningDone(encrypted_content="e2", id="rs_up2"),  # no summary: opened and closed at once
+            TextDelta("hi"),
+            Finish(FinishReason.STOP),
+        ],
+    )
+    with sdk_client(body, stream=True).responses.stream(model="m", input="hi") as s:
+        final = s.get_final_response()
+    assert [(i.type, i.id) for i in final.output[:2]] == [("reasoning", "rs_up1"), ("reasoning", "rs_up2")]
+    assert [i.encrypted_content for i in final.output[:2]] == ["e1", "e2"]
+
+
 def test_responses_stream_length_is_incomplete():
     request = CanonicalRequest(dialect=Dialect.RESPONSES, model="m", stream=True)
     encoder = responses.StreamEncoder(request=request, finalize=finalize)

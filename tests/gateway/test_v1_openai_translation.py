@@ -286,6 +286,7 @@ def test_responses_caller_reasoning_round_trip_over_openai(client, upstreams, tr
     )
     reasoning = next(item for item in first.output if item.type == "reasoning")
     assert reasoning.encrypted_content == ENCRYPTED and reasoning.summary[0].text == REASONING
+    assert reasoning.id == "rs_fake"  # OpenAI's own item id, which it expects back with the state
     assert upstreams.requests[-1].body["include"] == ["reasoning.encrypted_content"]
     conversation = [{"role": "user", "content": "[[reason]] hi"}]
     conversation += [item.model_dump(exclude_none=True) for item in first.output]

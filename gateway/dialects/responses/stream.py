@@ -118,13 +118,20 @@ class StreamEncoder:
         self._output.append(None)
         return item
 
-    def _open_text_item(self, kind: str) -> bytes:
-        """Make the open message/reasoning item one of ``kind``."""
+    def _open_text_item(self, kind: str, upstream_id: str | None = None) -> bytes:
+        """Make the open message/reasoning item one of ``kind`` (and, when the
+        upstream names its items, that very item)."""
         current = self._text_item
-        if current is not None and current.kind == kind:
+        if (
+            current is not None
+            and current.kind == kind
+            and (upstream_id is None or upstream_id == current.id)
+        ):
             return b""
         out = self._close_text_item()
         item = self._open(kind, "msg" if kind == "message" else "rs")
+        if upstream_id:
+            item.id = upstream_id
         self._text_item = item
         if kind == "message":
             out += self._event(
@@ -224,8 +231,9 @@ class StreamEncoder:
         if isinstance(event, ReasoningDelta):
             return out + self._reasoning_delta(event)
         if isinstance(event, ReasoningDone):
-            if self._text_item is None or self._text_item.kind != "reasoning":
-                out += self._open_text_item("reasoning")
+            current = self._text_item
+            if current is None or current.kind != "reasoning" or (event.id and event.id != current.id):
+                out += self._open_text_item("reasoning", event.id)
             return out + self._close_text_item(event)
         if isinstance(event, ToolCallStart):
             out += self._close_text_item()
@@ -258,7 +266,7 @@ class StreamEncoder:
         return out
 
     def _reasoning_delta(self, event: ReasoningDelta) -> bytes:
-        out = self._open_text_item("reasoning")
+        out = self._open_text_item("reasoning", event.id)
         item = self._text_item
         assert item is not None
         common = {"item_id": item.id, "output_index": item.output_index}
