@@ -353,3 +353,33 @@ def test_translated_chat_refuses_stop_over_responses_wire(client, upstreams, tra
         )
     assert exc.value.body["param"] == "stop"
     assert upstreams.requests == []
+
+
+# ---------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("kind", list(UPSTREAMS))
+def test_chat_caller_mid_stream_cut_is_an_api_error(client, upstreams, translate, kind):
+    model = UPSTREAMS[kind][0]
+    stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "[[cut]] hi"}], stream=True
+    )
+    with pytest.raises(openai.APIError, match="failed mid-stream"):
+        list(stream)
+    (row,) = wait_for_logs(1)
+    assert row.error_type == "upstream_error"
+
+
+@pytest.mark.parametrize("kind", list(UPSTREAMS))
+def test_responses_caller_mid_stream_cut_is_an_error_event(client, upstreams, translate, kind):
+    model = UPSTREAMS[kind][0]
+    events = list(client.responses.create(model=model, input="[[cut]] hi", stream=True))
+    assert events[0].type == "response.created"
+    assert events[-1].type == "error" and "failed mid-stream" in events[-1].message
+
+
+@pytest.mark.parametrize("kind", list(UPSTREAMS))
+def test_upstream_error_status_maps_through_the_adapter(client, upstreams, translate, kind):
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model=UPSTREAMS[kind][0], input="[[ctx]] hi")
+    assert exc.value.body["code"] == "context_length_exceeded"
