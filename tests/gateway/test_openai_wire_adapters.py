@@ -597,3 +597,36 @@ def test_responses_stream_to_chat_client_via_sdk():
     assert final.choices[0].message.content == "Hi there ✓"
     assert final.choices[0].message.tool_calls[0].function.arguments == '{"city":"Paris"}'
     assert final.usage.completion_tokens_details.reasoning_tokens == 64
+
+
+def test_chat_web_search_options_become_a_responses_web_search_tool():
+    req = chat.decode(
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": "news?"}],
+            "web_search_options": {
+                "search_context_size": "low",
+                "user_location": {"type": "approximate", "approximate": {"country": "GB", "city": "London"}},
+            },
+            "response_format": {"type": "json_object"},
+        },
+        {},
+    )
+    _, out = build(openai_responses, req, model="gpt-4.1")
+    assert out["tools"] == [
+        {
+            "type": "web_search",
+            "search_context_size": "low",
+            "user_location": {"type": "approximate", "country": "GB", "city": "London"},
+        }
+    ]
+    assert out["text"] == {"format": {"type": "json_object"}}
+    assert "include" not in out  # gpt-4.1 does not reason: no encrypted reasoning to ask for
+
+
+def test_responses_hosted_tool_calls_are_counted():
+    data = json.loads(fixture("responses_response.json"))
+    data["output"].insert(0, {"id": "ws_1", "type": "web_search_call", "status": "completed"})
+    resp = openai_responses.parse_response(json.dumps(data).encode())
+    assert resp.usage.web_search_calls == 1
+    assert [type(i).__name__ for i in resp.output] == ["Reasoning", "Message", "FunctionCall"]
