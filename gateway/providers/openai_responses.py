@@ -55,6 +55,7 @@ from gateway.canonical import (
 from gateway.errors import ErrorType, GatewayError, unsupported_parameter
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.openai import auth_headers, map_error, usage_from_responses
+from gateway.reasoning_state import state_for
 from gateway.sse import SSEParser
 
 KIND = "openai"
@@ -121,17 +122,25 @@ def _input_item(item: Item, param: str) -> dict[str, Any] | None:
     if isinstance(item, FunctionCallOutput):
         return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
     if isinstance(item, Reasoning):
-        # Only OpenAI's own encrypted state can be replayed, and only with the
-        # id it came with; anything else (another provider's signature, a
-        # summary without state) has nothing OpenAI could resume from.
-        if item.encrypted_content is None or item.provider not in (None, PROVIDER_KIND) or not item.id:
+        # Only OpenAI's own encrypted state can be replayed: as it came in a
+        # Responses item, or packed by another dialect (``gateway.reasoning_state``).
+        # Another provider's state, or a summary without state, has nothing
+        # OpenAI could resume from. The item id goes back only when known:
+        # OpenAI rejects state under an id it did not issue.
+        state = state_for(
+            PROVIDER_KIND,
+            signature=item.signature,
+            encrypted_content=item.encrypted_content,
+            owner=item.provider or PROVIDER_KIND,
+        )
+        if state is None:
             return None
-        return {
-            "type": "reasoning",
-            "id": item.id,
-            "summary": [{"type": "summary_text", "text": s} for s in item.summary],
-            "encrypted_content": item.encrypted_content,
-        }
+        out: dict[str, Any] = {"type": "reasoning"}
+        if item.id:
+            out["id"] = item.id
+        out["summary"] = [{"type": "summary_text", "text": s} for s in item.summary]
+        out["encrypted_content"] = state
+        return out
     raise TypeError(item)
 
 

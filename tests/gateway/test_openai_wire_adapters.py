@@ -630,3 +630,62 @@ def test_responses_hosted_tool_calls_are_counted():
     resp = openai_responses.parse_response(json.dumps(data).encode())
     assert resp.usage.web_search_calls == 1
     assert [type(i).__name__ for i in resp.output] == ["Reasoning", "Message", "FunctionCall"]
+
+
+# ------------------------------------------ reasoning state across providers
+
+
+def test_openai_state_packed_by_another_dialect_is_replayed_without_an_id():
+    """A Messages caller carries OpenAI's state in a thinking signature
+    (``junction:openai:<state>``); it has no OpenAI item id to send back."""
+    req = CanonicalRequest(
+        dialect=Dialect.MESSAGES,
+        model="m",
+        items=[Reasoning(summary=["s"], signature="junction:openai:gAAA", provider="anthropic")],
+    )
+    _, out = build(openai_responses, req, model="gpt-5")
+    assert out["input"] == [
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "s"}], "encrypted_content": "gAAA"}
+    ]
+
+
+def test_responses_caller_carries_another_providers_state_packed():
+    from gateway.canonical import CanonicalResponse
+    from gateway.reasoning_state import state_for
+
+    resp = CanonicalResponse(
+        id="msg_1",
+        model="claude",
+        output=[Reasoning(summary=["think"], signature="SIG", provider="anthropic")],
+    )
+    body = json.loads(responses.encode_response(resp, {}))
+    item = body["output"][0]
+    assert item["encrypted_content"] == "junction:anthropic:SIG"
+    # The caller sends the item back; Anthropic's adapter finds its own state,
+    # OpenAI's finds none (and sends nothing).
+    (decoded,) = responses.decode({"model": "m", "input": [item]}, {}).items
+    assert (
+        state_for(
+            "anthropic",
+            signature=decoded.signature,
+            encrypted_content=decoded.encrypted_content,
+            owner=decoded.provider,
+        )
+        == "SIG"
+    )
+    _, out = build(openai_responses, CanonicalRequest(dialect=Dialect.RESPONSES, model="m", items=[decoded]))
+    assert out["input"] == []
+
+
+def test_responses_stream_packs_another_providers_state():
+    request = CanonicalRequest(dialect=Dialect.RESPONSES, model="m", stream=True)
+    encoder = responses.StreamEncoder(request=request, finalize=lambda usage: {})
+    events = [
+        ResponseStart("msg_1", "claude"),
+        ReasoningDelta("hmm"),
+        ReasoningDone(signature="SIG", provider="anthropic"),
+        Finish(FinishReason.STOP),
+    ]
+    body = b"".join(encoder.encode(e) for e in events)
+    final = json.loads(SSEParser().feed(body)[-1].data)["response"]
+    assert final["output"][0]["encrypted_content"] == "junction:anthropic:SIG"

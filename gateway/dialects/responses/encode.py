@@ -35,6 +35,7 @@ from gateway.canonical import (
     Usage,
     WebSearchTool,
 )
+from gateway.reasoning_state import pack, unpack
 
 
 def new_id(prefix: str) -> str:
@@ -97,6 +98,19 @@ def function_call_item(
     }
 
 
+def opaque_state(*, encrypted_content: str | None, signature: str | None, provider: str | None) -> str | None:
+    """The ``encrypted_content`` a Responses caller gets for a reasoning block:
+    OpenAI's own state as is; another provider's (an Anthropic signature, a
+    Gemini thought signature) packed with its provider's name so it finds its
+    way back (``gateway.reasoning_state``)."""
+    if provider in (None, "openai"):
+        return encrypted_content
+    state = signature or encrypted_content
+    if state is None or unpack(state) is not None:
+        return state
+    return pack(provider, state)
+
+
 def output_items(output: list[Item]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for item in output:
@@ -104,9 +118,10 @@ def output_items(output: list[Item]) -> list[dict[str, Any]]:
             text = "".join(p.text for p in item.content if isinstance(p, TextPart))
             items.append(message_item(item.id or new_id("msg"), text))
         elif isinstance(item, Reasoning):
-            items.append(
-                reasoning_item(item.id or new_id("rs"), item.summary, item.text, item.encrypted_content)
+            state = opaque_state(
+                encrypted_content=item.encrypted_content, signature=item.signature, provider=item.provider
             )
+            items.append(reasoning_item(item.id or new_id("rs"), item.summary, item.text, state))
         elif isinstance(item, FunctionCall):
             items.append(function_call_item(item.id or new_id("fc"), item.call_id, item.name, item.arguments))
     return items

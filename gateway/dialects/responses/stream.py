@@ -32,6 +32,7 @@ from gateway.dialects.responses.encode import (
     function_call_item,
     message_item,
     new_id,
+    opaque_state,
     output_text,
     reasoning_item,
     response_id,
@@ -184,9 +185,12 @@ class StreamEncoder:
             out = self._close_summary_part(item)
             if text:
                 out += self._event("response.reasoning_text.done", content_index=0, text=text, **common)
-            full = reasoning_item(
-                item.id, item.summaries, text or None, done.encrypted_content if done else None
-            )
+            state = None
+            if done is not None:
+                state = opaque_state(
+                    encrypted_content=done.encrypted_content, signature=done.signature, provider=done.provider
+                )
+            full = reasoning_item(item.id, item.summaries, text or None, state)
         self._output[item.output_index] = full
         return out + self._event("response.output_item.done", output_index=item.output_index, item=full)
 
