@@ -22,6 +22,7 @@ import msgspec
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
+    Dialect,
     Event,
     FilePart,
     Finish,
@@ -63,6 +64,8 @@ PROVIDER_KIND = "openai"  # Reasoning.provider for state OpenAI produced
 
 __all__ = ["KIND", "StreamDecoder", "build_request", "map_error", "parse_response"]
 
+# How each dialect spells the stop parameter, for the refusal to name it.
+_STOP_PARAM = {Dialect.MESSAGES: "stop_sequences"}
 # Model families that reason (and so accept ``reasoning.encrypted_content``).
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|gpt-6|codex)")
 
@@ -72,7 +75,7 @@ _REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|gpt-6|codex)")
 
 def refuse_unsupported(req: CanonicalRequest) -> None:
     checks: list[tuple[str, bool, str]] = [
-        ("stop", bool(req.stop), "The Responses API has no stop sequences."),
+        (_STOP_PARAM.get(req.dialect, "stop"), bool(req.stop), "The Responses API has no stop sequences."),
         ("seed", req.seed is not None, "The Responses API has no 'seed'."),
         ("presence_penalty", req.presence_penalty is not None, "The Responses API has no penalties."),
         ("frequency_penalty", req.frequency_penalty is not None, "The Responses API has no penalties."),

@@ -689,3 +689,10 @@ def test_responses_stream_packs_another_providers_state():
     body = b"".join(encoder.encode(e) for e in events)
     final = json.loads(SSEParser().feed(body)[-1].data)["response"]
     assert final["output"][0]["encrypted_content"] == "junction:anthropic:SIG"
+
+
+def test_responses_wire_names_stop_as_the_messages_caller_spelled_it():
+    req = CanonicalRequest(dialect=Dialect.MESSAGES, model="m", stop=["END"])
+    with pytest.raises(GatewayError) as exc:
+        build(openai_responses, req)
+    assert exc.value.param == "stop_sequences"

@@ -5,6 +5,7 @@
 shape. See ``gateway.dialects`` for the contract.
 """
 
+from gateway.dialects.chat.decode import _ROLES as _ROLES  # kept importable as before the split
 from gateway.dialects.chat.decode import DIALECT, decode
 from gateway.dialects.chat.encode import StreamEncoder, encode_response
 from gateway.dialects.chat.errors import encode_error, encode_stream_error, error_body
