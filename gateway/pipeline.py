@@ -26,7 +26,7 @@ from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, ups
 from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
-from gateway.sse import SSEEvent, SSEParser
+from gateway.sse import LazyEvent, SSEParser
 from routing_rules.router import route
 
 logger = logging.getLogger("junction.pipeline")
@@ -298,14 +298,14 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Stream
     return response
 
 
-def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
+def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
     """Same-wire streams pass through byte for byte, except the event that
     carries usage: it is parsed for accounting and gains Junction's fields."""
     assert ctx.request is not None
     dialect = ctx.request.dialect
     client_wants_usage = ctx.request.include_usage
 
-    def rewrite(ev: SSEEvent) -> bytes | None:
+    def rewrite(ev: LazyEvent) -> bytes | None:
         if b'"usage"' not in ev.raw or ev.data == "[DONE]":
             return ev.raw
         try:
@@ -345,16 +345,16 @@ def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
 
 
 async def _relay_events(
-    ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[SSEEvent], bytes | None]
+    ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[LazyEvent], bytes | None]
 ) -> AsyncIterator[bytes]:
     parser = SSEParser()
     try:
         async for chunk in resp.aiter_bytes():
-            out = [b for b in map(rewrite, parser.feed(chunk)) if b]
+            out = [b for b in map(rewrite, parser.feed_lazy(chunk)) if b]
             if out:
                 ctx.mark_first_byte()
                 yield b"".join(out)
-        tail = [b for b in map(rewrite, parser.close()) if b]
+        tail = [b for b in map(rewrite, parser.close_lazy()) if b]
         if tail:
             yield b"".join(tail)
     except UpstreamFailure as exc:
