@@ -232,7 +232,7 @@ def condition_holds(cond: Condition, features: RequestFeatures) -> bool:
     elif kind is ConditionType.METADATA_EQUALS:
         result = features.metadata.get(cond.key or "") == cond.value
     elif kind is ConditionType.MODE_EQUALS:
-        result = normalize_mode(features.mode or features.model) == normalize_mode(cond.value)
+        result = request_mode(features) == normalize_mode(cond.value)
     elif kind is ConditionType.MODEL_EQUALS:
         result = features.model == cond.value
     elif kind is ConditionType.MODEL_REGEX:
@@ -259,6 +259,15 @@ def normalize_mode(value: str | None) -> str | None:
         name = "balance"
     name = MODE_ALIASES.get(name, name)
     return name if name in MODES else None
+
+
+def request_mode(features: RequestFeatures) -> str | None:
+    """The mode a request asked for: ``auto:<mode>`` in the model wins over ``router_mode``."""
+    if features.model.startswith("auto:"):
+        return normalize_mode(features.model)
+    if features.mode:
+        return normalize_mode(features.mode)
+    return "balance" if features.model == "auto" else None
 
 
 MODES = ("fast", "balance", "cost", "quality")
