@@ -71,7 +71,9 @@ class HealthRegistry:
     def _entry(self, deployment_id: int) -> _Entry:
         entry = self._entries.get(deployment_id)
         if entry is None:
-            entry = self._entries[deployment_id] = _Entry(outcomes=deque(maxlen=settings.ROUTING_BREAKER_WINDOW))
+            entry = self._entries[deployment_id] = _Entry(
+                outcomes=deque(maxlen=settings.ROUTING_BREAKER_WINDOW)
+            )
         return entry
 
     def state(self, deployment_id: int) -> BreakerState:
@@ -135,7 +137,10 @@ class HealthRegistry:
                     self._open(e, now)
                 return
             e.outcomes.append(ok)
-            if e.state is BreakerState.CLOSED and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES:
+            if (
+                e.state is BreakerState.CLOSED
+                and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES
+            ):
                 self._open(e, now)
         self._ensure_sync()
 
@@ -181,8 +186,18 @@ class HealthRegistry:
             changes = []
             for dep_id, e in self._entries.items():
                 if e.dirty or e.opened_dirty or e.closed_dirty:
-                    changes.append((dep_id, e.ttft_ms, e.latency_ms, e.error_rate, e.samples, e.opened_dirty,
-                                    e.open_until, e.closed_dirty))
+                    changes.append(
+                        (
+                            dep_id,
+                            e.ttft_ms,
+                            e.latency_ms,
+                            e.error_rate,
+                            e.samples,
+                            e.opened_dirty,
+                            e.open_until,
+                            e.closed_dirty,
+                        )
+                    )
                     e.dirty = e.opened_dirty = e.closed_dirty = False
         pipe = client.pipeline(transaction=False)
         for dep_id, ttft, latency, err, samples, opened, open_until, closed in changes:

@@ -13,7 +13,9 @@ class RoutingRule(models.Model):
     """One workspace routing rule: conditions and an action, as JSON in the
     format of ``docs/routing.md`` (validated on save by the service)."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="routing_rules")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="routing_rules"
+    )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     priority = models.IntegerField(default=100, help_text="Lower runs first.")
@@ -41,7 +43,9 @@ class ProviderKey(models.Model):
     ever shown after creation. Position 0 is the primary; higher positions
     are tried in order when an earlier key fails with a retryable error."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="provider_keys")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="provider_keys"
+    )
     provider = models.SlugField(max_length=64, help_text="The catalog provider's slug.")
     label = models.CharField(max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(default=0)

@@ -110,7 +110,9 @@ def provider_key_create(
     if not Provider.objects.filter(slug=provider).exists():
         raise RoutingRulesError(f"Unknown provider '{provider}'.")
     if position is None:
-        top = ProviderKey.objects.filter(workspace=workspace, provider=provider).aggregate(m=Max("position"))["m"]
+        top = ProviderKey.objects.filter(workspace=workspace, provider=provider).aggregate(m=Max("position"))[
+            "m"
+        ]
         position = 0 if top is None else top + 1
     key = ProviderKey.objects.create(
         workspace=workspace,
@@ -152,7 +154,9 @@ def provider_keys_rotate(*, batch_size: int = 500) -> int:
     ids = list(ProviderKey.objects.values_list("pk", flat=True))
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
-            rows = list(ProviderKey.objects.select_for_update().filter(pk__in=ids[start : start + batch_size]))
+            rows = list(
+                ProviderKey.objects.select_for_update().filter(pk__in=ids[start : start + batch_size])
+            )
             for row in rows:
                 row.ciphertext = crypto.reencrypt(row.ciphertext)
                 row.rotated_at = now

@@ -151,7 +151,9 @@ def route(
         raise _error(
             decision,
             GatewayError(
-                ErrorType.ROUTING, terminal.action.message or "Blocked by a routing rule.", code="request_blocked"
+                ErrorType.ROUTING,
+                terminal.action.message or "Blocked by a routing rule.",
+                code="request_blocked",
             ),
             f"{rule_summary}; candidates=none",
         )
@@ -218,7 +220,9 @@ def route(
             eligible = [d for d, _, _ in ranked]
             for d, score, parts in ranked:
                 decision.scores.setdefault(d.id, {"score": score, **parts})
-            step["ranking"] = [{"deployment": label(d), "score": s} for d, s, _ in ranked[:TRACE_EXCLUDED_LIMIT]]
+            step["ranking"] = [
+                {"deployment": label(d), "score": s} for d, s, _ in ranked[:TRACE_EXCLUDED_LIMIT]
+            ]
         for d in eligible:
             if d.id not in seen:
                 seen.add(d.id)

@@ -99,7 +99,9 @@ def request_features(request: CanonicalRequest, *, api_key_prefix: str | None = 
         needs.add("reasoning")
     if request.dialect is Dialect.EMBEDDINGS:
         needs.add("embeddings")
-    tool_chars = sum(len(str(t.parameters or "")) + len(t.name) for t in request.tools if isinstance(t, FunctionTool))
+    tool_chars = sum(
+        len(str(t.parameters or "")) + len(t.name) for t in request.tools if isinstance(t, FunctionTool)
+    )
     input_tokens = (len(text) + tool_chars) // CHARS_PER_TOKEN + images * IMAGE_TOKENS + files * FILE_TOKENS
     return RequestFeatures(
         model=request.model,

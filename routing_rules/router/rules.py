@@ -144,7 +144,9 @@ def compile_condition(spec: Any, where: str) -> Condition:
         pattern = _string(spec, "pattern", where, max_length=MAX_PATTERN_LENGTH)
         return Condition(**base, value=pattern, regex=_regex(pattern, where, case_sensitive=case_sensitive))
     if kind is ConditionType.METADATA_EQUALS:
-        return Condition(**base, key=_string(spec, "key", where, max_length=64), value=_string(spec, "value", where))
+        return Condition(
+            **base, key=_string(spec, "key", where, max_length=64), value=_string(spec, "value", where)
+        )
     if kind in (ConditionType.MODE_EQUALS, ConditionType.MODEL_EQUALS):
         return Condition(**base, value=_string(spec, "value", where, max_length=200))
     if kind is ConditionType.API_KEY_IN:

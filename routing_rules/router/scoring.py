@@ -65,7 +65,9 @@ def score_deployments(
     ttft = [s.ttft_ms if s.ttft_ms is not None else ttft_prior for s in rows]
     latency = [s.latency_ms if s.latency_ms is not None else latency_prior for s in rows]
     cost = [estimated_cost(d, input_tokens=input_tokens, output_tokens=output_tokens) for d in deployments]
-    speed = [0.7 * a + 0.3 * b for a, b in zip(_lower_is_better(ttft), _lower_is_better(latency), strict=True)]
+    speed = [
+        0.7 * a + 0.3 * b for a, b in zip(_lower_is_better(ttft), _lower_is_better(latency), strict=True)
+    ]
     price = _lower_is_better(cost)
     quality = [(d.model.quality_tier - 1) / 4 for d in deployments]
     reliability = [max(0.0, 1.0 - s.error_rate) for s in rows]
@@ -83,7 +85,9 @@ def score_deployments(
             "est_cost_usd": round(cost[i], 8),
             "samples": rows[i].samples,
         }
-        total = w_speed * speed[i] + w_price * price[i] + w_quality * quality[i] + w_reliability * reliability[i]
+        total = (
+            w_speed * speed[i] + w_price * price[i] + w_quality * quality[i] + w_reliability * reliability[i]
+        )
         scored.append((d, round(total, 6), parts))
     order = sorted(range(len(scored)), key=lambda i: -scored[i][1])
     return [scored[i] for i in order]
