@@ -274,7 +274,9 @@ def _targets(
 
 def _error(decision: RouteDecision, err: GatewayError, header: str) -> GatewayError:
     decision.header = header
-    err.rule_trace = decision.rule_trace
+    # The rules' entries, then the routing steps (each with a "step" key) that
+    # say why nothing was eligible.
+    err.rule_trace = [*decision.rule_trace, *decision.trace]
     err.raw = None
     err.headers[ROUTE_HEADER] = header
     return err

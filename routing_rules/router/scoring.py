@@ -23,12 +23,14 @@ class DeploymentStats:
     samples: int = 0
 
 
-# Weights per mode: (speed, price, quality, reliability). Speed is 70% TTFT, 30% latency.
-MODE_WEIGHTS: dict[str, tuple[float, float, float, float]] = {
-    "fast": (0.70, 0.05, 0.05, 0.20),
-    "cost": (0.05, 0.75, 0.05, 0.15),
-    "quality": (0.05, 0.05, 0.75, 0.15),
-    "balance": (0.30, 0.30, 0.25, 0.15),
+# Weights per mode: (speed, price, quality); speed is 70% TTFT and 30% latency.
+# The weighted sum is then multiplied by reliability (1 - error rate), so a
+# failing deployment sinks in every mode.
+MODE_WEIGHTS: dict[str, tuple[float, float, float]] = {
+    "fast": (0.85, 0.10, 0.05),
+    "cost": (0.10, 0.80, 0.10),
+    "quality": (0.10, 0.10, 0.80),
+    "balance": (0.35, 0.35, 0.30),
 }
 
 
@@ -39,10 +41,12 @@ def estimated_cost(d: DeploymentInfo, *, input_tokens: int, output_tokens: int) 
 
 
 def _lower_is_better(values: Sequence[float]) -> list[float]:
-    lo, hi = min(values), max(values)
-    if hi - lo < 1e-12:
-        return [1.0 for _ in values]
-    return [1.0 - (v - lo) / (hi - lo) for v in values]
+    """Relative to the best: the best scores 1, twice as slow/expensive 0.5."""
+    best = min(values)
+    if best <= 0:
+        best = min((v for v in values if v > 0), default=1.0)
+        return [1.0 if v <= 0 else best / v for v in values]
+    return [best / v for v in values]
 
 
 def score_deployments(
@@ -71,7 +75,7 @@ def score_deployments(
     price = _lower_is_better(cost)
     quality = [(d.model.quality_tier - 1) / 4 for d in deployments]
     reliability = [max(0.0, 1.0 - s.error_rate) for s in rows]
-    w_speed, w_price, w_quality, w_reliability = MODE_WEIGHTS[mode]
+    w_speed, w_price, w_quality = MODE_WEIGHTS[mode]
     scored = []
     for i, d in enumerate(deployments):
         parts = {
@@ -85,9 +89,7 @@ def score_deployments(
             "est_cost_usd": round(cost[i], 8),
             "samples": rows[i].samples,
         }
-        total = (
-            w_speed * speed[i] + w_price * price[i] + w_quality * quality[i] + w_reliability * reliability[i]
-        )
+        total = (w_speed * speed[i] + w_price * price[i] + w_quality * quality[i]) * reliability[i]
         scored.append((d, round(total, 6), parts))
     order = sorted(range(len(scored)), key=lambda i: -scored[i][1])
     return [scored[i] for i in order]
