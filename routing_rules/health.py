@@ -65,6 +65,7 @@ class HealthRegistry:
         self.process_id = process_id or f"{os.getpid()}-{id(self):x}"
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._redis: Any = None
 
     # ------------------------------------------------------------- reading
 
@@ -151,10 +152,23 @@ class HealthRegistry:
         e.opened_dirty = True
 
     def reset(self) -> None:
+        """Forget everything, here and (tests) under this process's Redis prefix."""
         with self._lock:
             self._entries.clear()
             self._shared_stats.clear()
             self._shared_open.clear()
+        if settings.REDIS_URL:
+            client = self._client()
+            keys = list(client.scan_iter(f"{settings.ROUTING_HEALTH_REDIS_PREFIX}:*"))
+            if keys:
+                client.delete(*keys)
+
+    def _client(self) -> Any:
+        import redis
+
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(settings.REDIS_URL)
+        return self._redis
 
     # ---------------------------------------------------------------- Redis
 
@@ -166,9 +180,7 @@ class HealthRegistry:
         self._thread.start()
 
     def _sync_loop(self) -> None:
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL)
+        client = self._client()
         while not self._stop.wait(settings.ROUTING_HEALTH_SYNC_INTERVAL):
             try:
                 self.sync(client)
@@ -205,6 +217,7 @@ class HealthRegistry:
             pipe.hset(f"{prefix}:stats:{dep_id}", self.process_id, payload)
             pipe.expire(f"{prefix}:stats:{dep_id}", STALE_AFTER)
             pipe.sadd(f"{prefix}:deployments", dep_id)
+            pipe.expire(f"{prefix}:deployments", STALE_AFTER)
             if opened:
                 ttl_ms = max(1, int((open_until - now) * 1000))
                 pipe.set(f"{prefix}:open:{dep_id}", repr(open_until), px=ttl_ms)
