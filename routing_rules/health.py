@@ -44,6 +44,7 @@ class _Entry:
     state: BreakerState = BreakerState.CLOSED
     open_until: float = 0.0  # unix time
     probing: bool = False
+    probe_started: float = 0.0
     dirty: bool = False
     opened_dirty: bool = False
     closed_dirty: bool = False
@@ -94,7 +95,9 @@ class HealthRegistry:
         with its one probe already under way."""
         state = self.state(deployment_id)
         if state is BreakerState.HALF_OPEN:
-            return self._entries[deployment_id].probing
+            e = self._entries[deployment_id]
+            # A probe that never reported (client gone) stops blocking after a cooldown.
+            return e.probing and self._clock() - e.probe_started < settings.ROUTING_BREAKER_COOLDOWN
         return state is BreakerState.OPEN
 
     def stats(self) -> dict[int, DeploymentStats]:
@@ -110,7 +113,15 @@ class HealthRegistry:
     def begin(self, deployment_id: int) -> None:
         """An attempt starts; in half-open state it becomes the probe."""
         if self.state(deployment_id) is BreakerState.HALF_OPEN:
-            self._entry(deployment_id).probing = True
+            e = self._entry(deployment_id)
+            e.probing, e.probe_started = True, self._clock()
+
+    def release(self, deployment_id: int) -> None:
+        """An attempt ended without saying anything about the upstream's
+        health (a refused request): a probe may be tried again."""
+        e = self._entries.get(deployment_id)
+        if e is not None:
+            e.probing = False
 
     def record(
         self, deployment_id: int, *, ok: bool, ttft_ms: float | None = None, latency_ms: float | None = None

@@ -202,6 +202,8 @@ def attempt_failed(ctx: CallContext, attempt: Attempt, started: float, err: Gate
     # Only failures of the upstream itself count against its breaker, not a bad request.
     if err.retryable:
         health.record(attempt.deployment.id, ok=False)
+    else:
+        health.release(attempt.deployment.id)
     if "route_header" in ctx.extra:
         err.headers.setdefault(ROUTE_HEADER, ctx.extra["route_header"])
     return row

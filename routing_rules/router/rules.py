@@ -132,7 +132,11 @@ def compile_condition(spec: Any, where: str) -> Condition:
     except ValueError:
         allowed = ", ".join(t.value for t in ConditionType)
         raise RuleFormatError(f"{where}.type: expected one of {allowed}.") from None
-    case_sensitive = bool(spec.get("case_sensitive", False))
+    # Substring tests ignore case unless told; regexes follow RE2 (use ``(?i)``).
+    is_regex = kind in (ConditionType.TEXT_REGEX, ConditionType.MODEL_REGEX)
+    case_sensitive = spec.get("case_sensitive", is_regex)
+    if not isinstance(case_sensitive, bool):
+        raise RuleFormatError(f"{where}.case_sensitive: expected a boolean.")
     negate = spec.get("negate", False)
     if not isinstance(negate, bool):
         raise RuleFormatError(f"{where}.negate: expected a boolean.")

@@ -74,6 +74,19 @@ def test_failed_probe_reopens_for_another_cooldown(registry, clock):
     assert not registry.is_open(1)
 
 
+def test_a_probe_that_never_reports_stops_blocking(registry, clock):
+    for _ in range(3):
+        registry.record(1, ok=False)
+    clock.now += 31
+    registry.begin(1)
+    assert registry.is_open(1)
+    registry.release(1)  # e.g. the probe was refused as a bad request
+    assert not registry.is_open(1)
+    registry.begin(1)
+    clock.now += 31  # or the client went away and it never reported
+    assert not registry.is_open(1)
+
+
 def test_breakers_are_per_deployment(registry):
     for _ in range(3):
         registry.record(1, ok=False)

@@ -39,6 +39,13 @@ def holds(spec, req=None, *, key_prefix=None) -> bool:
             True,
         ),
         ({"type": "text_regex", "pattern": r"^\d+$"}, chat_request(text="abc"), False),
+        ({"type": "text_regex", "pattern": "refund"}, chat_request(text="REFUND"), False),
+        (
+            {"type": "text_regex", "pattern": "refund", "case_sensitive": False},
+            chat_request(text="REFUND"),
+            True,
+        ),
+        ({"type": "text_regex", "pattern": "(?i)refund"}, chat_request(text="REFUND"), True),
         (
             {"type": "metadata_equals", "key": "tier", "value": "gold"},
             chat_request(metadata={"tier": "gold"}),
