@@ -99,10 +99,16 @@ def request_features(request: CanonicalRequest, *, api_key_prefix: str | None = 
         needs.add("reasoning")
     if request.dialect is Dialect.EMBEDDINGS:
         needs.add("embeddings")
+    if request.dialect is Dialect.EMBEDDINGS:
+        # Each input is embedded on its own: the longest must fit, not the sum.
+        longest = max((len(t) for t in texts), default=0)
+        text_chars = longest
+    else:
+        text_chars = len(text)
     tool_chars = sum(
         len(str(t.parameters or "")) + len(t.name) for t in request.tools if isinstance(t, FunctionTool)
     )
-    input_tokens = (len(text) + tool_chars) // CHARS_PER_TOKEN + images * IMAGE_TOKENS + files * FILE_TOKENS
+    input_tokens = (text_chars + tool_chars) // CHARS_PER_TOKEN + images * IMAGE_TOKENS + files * FILE_TOKENS
     return RequestFeatures(
         model=request.model,
         mode=request.router_mode,

@@ -202,3 +202,19 @@ def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert
     with django_assert_num_queries(0):
         routed = run()
     assert routed.decision.rule_id is not None
+
+
+def test_another_workspaces_rules_never_touch_this_traffic(client, upstreams, other_workspace):
+    sentinel = "sentinel-4b1d-other-rule"
+    routing_rule_create(
+        workspace=other_workspace,
+        name=sentinel,
+        conditions=[{"type": "text_contains", "value": sentinel}],
+        action={"type": "block", "message": sentinel},
+    )
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": sentinel}]
+    )
+    assert raw.status_code == 200 and sentinel not in raw.headers["x-junction-route"]
+    (row,) = wait_for_logs()
+    assert row.extra["rule_trace"] == []

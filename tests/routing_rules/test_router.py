@@ -192,3 +192,15 @@ def test_trace_and_header_explain_the_decision():
     assert target["ranking"][0]["deployment"] == label(decision.candidates[0])
     assert final == {"step": "candidates", "candidates": labels(decision)}
     assert decision.header.startswith("rule=none; mode=cost; candidates=openai/")
+
+
+def test_embedding_batches_fit_per_input_not_in_sum():
+    from gateway.dialects import embeddings
+
+    batch = embeddings.decode({"model": "text-embedding-3-small", "input": ["word " * 5_000] * 50}, {})
+    decision = route(batch, CAT, is_configured=everyone)
+    assert labels(decision) == ["openai/text-embedding-3-small"]
+    too_long = embeddings.decode({"model": "text-embedding-3-small", "input": ["word " * 9_000]}, {})
+    with pytest.raises(GatewayError) as exc:
+        route(too_long, CAT, is_configured=everyone)
+    assert "context window" in exc.value.rule_trace[0]["excluded"][0]["reason"]
