@@ -227,3 +227,27 @@ def test_admin_key_of_other_workspace_sees_only_its_own(other_workspace, other_r
     other_admin = client_for(make_key(other_workspace, scope=KeyScope.ADMIN))
     assert [r["name"] for r in other_admin.get(RULES).json()] == [SENTINEL]
     assert manage_client.get(RULES).json() == []
+
+
+def test_preview_takes_the_key_prefix_and_the_split_draw(manage_client, workspace, catalog, upstreams):
+    routing_rule_create(
+        workspace=workspace,
+        name="batch key splits",
+        conditions=[{"type": "api_key_in", "values": ["jk_batch"]}],
+        action={
+            "type": "split",
+            "targets": [{"model": "gpt-4o-mini", "weight": 50}, {"model": "openrouter:gpt-4o", "weight": 50}],
+        },
+    )
+    sample = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "x"}]}
+
+    def preview(**extra):
+        return manage_client.post(PREVIEW, {"request": sample, **extra}, format="json").json()
+
+    assert preview()["rule_trace"][0]["matched"] is False
+    assert preview()["candidates"][0]["model"] == "gpt-4.1"
+    low = preview(api_key_prefix="jk_batch", roll=0.1)
+    high = preview(api_key_prefix="jk_batch", roll=0.9)
+    assert low["candidates"][0]["deployment"] == "openai/gpt-4o-mini"
+    assert high["candidates"][0]["deployment"] == "openrouter/gpt-4o"
+    assert upstreams.primary.served == 0 and upstreams.secondary.requests == []
