@@ -227,6 +227,7 @@ class RoutingPreviewView(APIView):
                 byok=byok_keys(byok_headers, catalog),
                 api_key_prefix=params["api_key_prefix"],
                 roll=params["roll"],
+                explain=True,
             )
         except GatewayError as err:
             out.update(

@@ -104,6 +104,7 @@ def decide(
     byok: Mapping[str, str],
     api_key_prefix: str | None,
     roll: float,
+    explain: bool = False,
 ) -> Routed:
     """The whole routing decision, shared by the pipeline and the preview."""
 
@@ -120,6 +121,7 @@ def decide(
         is_open=lambda d: health.is_open(d.id),
         roll=roll,
         api_key_prefix=api_key_prefix,
+        explain=explain,
     )
     return Routed(decision, plan_attempts(decision.candidates, byok=byok, stored=stored))
 

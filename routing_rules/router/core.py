@@ -126,7 +126,10 @@ def route(
     is_open: Callable[[DeploymentInfo], bool] = _never,
     roll: float = 0.0,
     api_key_prefix: str | None = None,
+    explain: bool = False,
 ) -> RouteDecision:
+    """``explain`` (the preview) also fills ``decision.scores`` with every
+    candidate's score parts; the hot path skips building them."""
     features = request_features(request, api_key_prefix=api_key_prefix)
     stats = stats or {}
     decision = RouteDecision(model=None, candidates=[])
@@ -216,6 +219,7 @@ def route(
                 stats=stats,
                 input_tokens=features.input_tokens,
                 output_tokens=features.output_tokens,
+                explain=explain,
             )
             eligible = [d for d, _, _ in ranked]
             for d, score, parts in ranked:

@@ -7,7 +7,7 @@ The JSON format is documented in ``docs/routing.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -58,9 +58,10 @@ class Condition:
     regex: Any = None  # a compiled re2 pattern
     case_sensitive: bool = False
     negate: bool = False
+    index: int = 0  # position in the rule as written
 
-    def describe(self, index: int) -> dict[str, Any]:
-        out: dict[str, Any] = {"index": index, "type": str(self.type)}
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "type": str(self.type)}
         if self.key is not None:
             out["key"] = self.key
         if self.negate:
@@ -221,17 +222,41 @@ def compile_rule(
         match_mode = MatchMode(match)
     except ValueError:
         raise RuleFormatError("match: expected 'all' or 'any'.") from None
-    compiled = tuple(compile_condition(c, f"conditions[{i}]") for i, c in enumerate(conditions))
-    return CompiledRule(id, name, priority, match_mode, compiled, compile_action(action))
+    compiled = [replace(compile_condition(c, f"conditions[{i}]"), index=i) for i, c in enumerate(conditions)]
+    # Cheap tests run first, scans of the prompt last: a rule that fails on its
+    # metadata never reads the text. (Stable: ties keep the written order.)
+    compiled.sort(key=lambda c: CONDITION_COST[c.type])
+    return CompiledRule(id, name, priority, match_mode, tuple(compiled), compile_action(action))
+
+
+CONDITION_COST = {
+    **{t: 0 for t in ConditionType},
+    ConditionType.MODEL_REGEX: 1,
+    ConditionType.TEXT_CONTAINS: 2,
+    ConditionType.TEXT_REGEX: 3,
+}
 
 
 # ---------------------------------------------------------------- evaluate
 
 
-def condition_holds(cond: Condition, features: RequestFeatures) -> bool:
+@dataclass(slots=True)
+class _Texts:
+    """The prompt in the forms conditions need, each built at most once per request."""
+
+    features: RequestFeatures
+    _folded: str | None = field(default=None)
+
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.features.text.casefold()
+        return self._folded
+
+
+def condition_holds(cond: Condition, features: RequestFeatures, texts: _Texts | None = None) -> bool:
     kind = cond.type
     if kind is ConditionType.TEXT_CONTAINS:
-        text = features.text if cond.case_sensitive else features.text.casefold()
+        text = features.text if cond.case_sensitive else (texts or _Texts(features)).folded()
         result = cond.value in text
     elif kind is ConditionType.TEXT_REGEX:
         result = cond.regex.search(features.text) is not None
@@ -290,20 +315,24 @@ class RuleOutcome:
     fallbacks_rule: CompiledRule | None = None
 
 
-def evaluate_rule(rule: CompiledRule, features: RequestFeatures) -> tuple[bool, dict[str, Any] | None]:
-    """(matched, the condition that decided). With ``all`` the first failing
-    condition decides a miss; with ``any`` the first holding one decides a match."""
+def evaluate_rule(
+    rule: CompiledRule, features: RequestFeatures, texts: _Texts | None = None
+) -> tuple[bool, dict[str, Any] | None]:
+    """(matched, the condition that decided). With ``all`` a failing condition
+    decides a miss; with ``any`` a holding one decides a match. Conditions are
+    tried cheapest first, so the one reported is the first to decide in that
+    order; its ``index`` is its position as written."""
     if not rule.conditions:
         return True, None
+    texts = texts or _Texts(features)
     want_all = rule.match is MatchMode.ALL
-    for i, cond in enumerate(rule.conditions):
-        holds = condition_holds(cond, features)
+    for cond in rule.conditions:
+        holds = condition_holds(cond, features, texts)
         if want_all and not holds:
-            return False, cond.describe(i)
+            return False, cond.describe()
         if not want_all and holds:
-            return True, cond.describe(i)
-    last = len(rule.conditions) - 1
-    return want_all, rule.conditions[last].describe(last)
+            return True, cond.describe()
+    return want_all, rule.conditions[-1].describe()
 
 
 def evaluate_rules(rules: Sequence[CompiledRule], features: RequestFeatures) -> RuleOutcome:
@@ -313,8 +342,9 @@ def evaluate_rules(rules: Sequence[CompiledRule], features: RequestFeatures) -> 
     trace: list[dict[str, Any]] = []
     fallbacks: tuple[str, ...] = ()
     fallbacks_rule: CompiledRule | None = None
+    texts = _Texts(features)
     for rule in rules:
-        matched, decided_by = evaluate_rule(rule, features)
+        matched, decided_by = evaluate_rule(rule, features, texts)
         entry: dict[str, Any] = {
             "rule_id": rule.id,
             "name": rule.name,

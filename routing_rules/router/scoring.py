@@ -56,9 +56,11 @@ def score_deployments(
     stats: Mapping[int, DeploymentStats],
     input_tokens: int,
     output_tokens: int,
+    explain: bool = False,
 ) -> list[tuple[DeploymentInfo, float, dict[str, float]]]:
-    """Every deployment with its score (0..1, higher is better) and the parts
-    that made it, best first. Ties keep the given (priority) order."""
+    """Every deployment with its score (0..1, higher is better), best first,
+    and with ``explain`` the parts that made it. Ties keep the given
+    (priority) order."""
     if not deployments:
         return []
     rows = [stats.get(d.id, DeploymentStats()) for d in deployments]
@@ -77,7 +79,13 @@ def score_deployments(
     reliability = [max(0.0, 1.0 - s.error_rate) for s in rows]
     w_speed, w_price, w_quality = MODE_WEIGHTS[mode]
     scored = []
+    totals = []
     for i, d in enumerate(deployments):
+        total = (w_speed * speed[i] + w_price * price[i] + w_quality * quality[i]) * reliability[i]
+        totals.append(total)
+        if not explain:
+            scored.append((d, total, {}))
+            continue
         parts = {
             "speed": round(speed[i], 4),
             "price": round(price[i], 4),
@@ -89,7 +97,7 @@ def score_deployments(
             "est_cost_usd": round(cost[i], 8),
             "samples": rows[i].samples,
         }
-        total = (w_speed * speed[i] + w_price * price[i] + w_quality * quality[i]) * reliability[i]
         scored.append((d, round(total, 6), parts))
-    order = sorted(range(len(scored)), key=lambda i: -scored[i][1])
+    # Ordered on the exact totals, so the preview (rounded parts) and /v1 agree.
+    order = sorted(range(len(scored)), key=lambda i: -totals[i])
     return [scored[i] for i in order]

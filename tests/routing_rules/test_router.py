@@ -66,7 +66,7 @@ def test_unknown_model_is_404_model_not_found():
     "model", ["auto:fast", "auto:latency", "auto:balance", "auto:cost", "auto:quality", "auto"]
 )
 def test_auto_modes_score_the_whole_catalog(model):
-    decision = route(chat_request(model), CAT, is_configured=everyone)
+    decision = route(chat_request(model), CAT, is_configured=everyone, explain=True)
     expected = {"auto": "balance", "auto:latency": "fast"}.get(model, model.removeprefix("auto:"))
     assert decision.mode == expected
     assert len({d.model.model_id for d in decision.candidates}) > 5
@@ -81,7 +81,7 @@ def test_auto_modes_score_the_whole_catalog(model):
 
 def test_router_mode_parameter_ranks_a_concrete_models_deployments():
     req = chat_request("gpt-4o-mini", router_mode="cost")
-    decision = route(req, CAT, is_configured=everyone)
+    decision = route(req, CAT, is_configured=everyone, explain=True)
     assert decision.mode == "cost" and len(decision.candidates) == 2
     assert decision.candidates[0].id in decision.scores
 

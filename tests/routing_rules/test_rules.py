@@ -247,3 +247,14 @@ def test_trace_records_every_rule_which_condition_decided_and_the_action():
 def test_empty_condition_list_always_matches():
     outcome = evaluate_rules([rule(1, [], TO_HAIKU)], request_features(chat_request()))
     assert outcome.trace[0]["matched"] is True and outcome.trace[0]["decided_by"] is None
+
+
+def test_cheap_conditions_decide_before_the_prompt_is_scanned():
+    regex_then_metadata = rule(
+        1,
+        [{"type": "text_regex", "pattern": "hello"}, {"type": "metadata_equals", "key": "app", "value": "x"}],
+        TO_HAIKU,
+    )
+    outcome = evaluate_rules([regex_then_metadata], request_features(chat_request(text="hello")))
+    assert outcome.trace[0]["matched"] is False
+    assert outcome.trace[0]["decided_by"] == {"index": 1, "type": "metadata_equals", "key": "app"}

@@ -11,7 +11,9 @@ MINI_ROUTER = deployment("gpt-4o-mini", "openrouter")
 
 
 def first(model, stats=None, **body):
-    decision = route(chat_request(model, **body), CAT, is_configured=everyone, stats=stats or {})
+    decision = route(
+        chat_request(model, **body), CAT, is_configured=everyone, stats=stats or {}, explain=True
+    )
     return decision.candidates[0], decision
 
 
