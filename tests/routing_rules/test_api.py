@@ -251,3 +251,19 @@ def test_preview_takes_the_key_prefix_and_the_split_draw(manage_client, workspac
     assert low["candidates"][0]["deployment"] == "openai/gpt-4o-mini"
     assert high["candidates"][0]["deployment"] == "openrouter/gpt-4o"
     assert upstreams.primary.served == 0 and upstreams.secondary.requests == []
+
+
+def test_admin_form_validates_rules():
+    from routing_rules.admin import RoutingRuleForm
+
+    form = RoutingRuleForm(
+        data={
+            "name": "x",
+            "priority": 1,
+            "match": "all",
+            "conditions": '[{"type": "text_regex", "pattern": "(a"}]',
+            "action": '{"type": "block"}',
+        }
+    )
+    assert not form.is_valid()
+    assert "not a valid RE2" in str(form.errors)
