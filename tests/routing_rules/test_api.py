@@ -267,3 +267,10 @@ def test_admin_form_validates_rules():
     )
     assert not form.is_valid()
     assert "not a valid RE2" in str(form.errors)
+
+
+def test_preview_accepts_a_responses_request(manage_client, catalog, upstreams):
+    body = {"endpoint": "responses", "request": {"model": "auto:quality", "input": "hi", "stream": True}}
+    out = manage_client.post(PREVIEW, body, format="json").json()
+    assert out["outcome"] == "routed" and out["routing_mode"] == "quality"
+    assert out["candidates"][0]["model"] in {"gpt-5", "o3"}
