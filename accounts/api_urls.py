@@ -1,6 +1,6 @@
 """The management API root (/api/manage/). Each app adds its own routes here."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api
@@ -15,4 +15,5 @@ urlpatterns = [
     path("billing/credits", billing_api.CreditsView.as_view(), name="manage-billing-credits"),
     path("billing/ledger", billing_api.LedgerView.as_view(), name="manage-billing-ledger"),
     path("billing/checkout", billing_api.CheckoutView.as_view(), name="manage-billing-checkout"),
+    path("", include("routing_rules.api_urls")),
 ]

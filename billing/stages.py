@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,7 +50,7 @@ from gateway.canonical import (
     Usage,
     WebSearchTool,
 )
-from gateway.catalog.snapshot import DeploymentInfo, ModelInfo
+from gateway.catalog.snapshot import ModelInfo
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError
 
@@ -162,23 +162,24 @@ async def limit(ctx: CallContext) -> None:
 # --------------------------------------------------------------- reserve
 
 
-async def reserve(ctx: CallContext, candidates: list[DeploymentInfo]) -> None:
-    """Hold the worst case over the candidates the dispatcher may try."""
+async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
+    """Hold the worst case over the attempts the dispatcher may make (each has
+    a ``deployment`` and ``byok``: on a workspace's own provider key only the
+    BYOK platform fee is charged)."""
     principal, req = ctx.principal, ctx.request
     assert principal is not None and req is not None
     state = _state(ctx)
     if not state.input_upper:
         state.input_upper, state.input_estimate = input_token_bounds(req)
     state.markup = principal.markup
-    tried = candidates[: settings.BILLING_MAX_CANDIDATES_RESERVED]
     worst = 0
-    for deployment in tried:
-        state.prices[deployment.model.model_id] = prices_of(deployment.model)
-        worst = max(
-            worst, worst_case_units(req, deployment.model, input_upper=state.input_upper, markup=state.markup)
-        )
+    for attempt in attempts:
+        model = attempt.deployment.model
+        state.prices[model.model_id] = prices_of(model)
+        multiplier = byok_multiplier() if attempt.byok else state.markup
+        worst = max(worst, worst_case_units(req, model, input_upper=state.input_upper, markup=multiplier))
     if worst == 0 and not principal.spend_limit_units:
-        return  # free models: nothing to hold
+        return  # free models (or BYOK without a fee): nothing to hold
     cap = (
         SpendCap(principal.spend_limit_units, SpendPeriod(principal.spend_period))
         if principal.spend_limit_units
@@ -199,6 +200,12 @@ async def reserve(ctx: CallContext, candidates: list[DeploymentInfo]) -> None:
             code="insufficient_quota" if exc.code is BillingErrorCode.INSUFFICIENT_CREDITS else str(exc.code),
         ) from None
     ctx.event_filters.append(_count_output(state))
+
+
+def byok_multiplier() -> Decimal:
+    """What a call on the workspace's own provider key is charged, as a share
+    of its would-be cost (the platform fee; the upstream bills the customer)."""
+    return Decimal(str(settings.BYOK_PLATFORM_FEE_PERCENT)) / 100
 
 
 def _count_output(state: CallBilling) -> Callable[[list[Event]], list[Event]]:
@@ -254,7 +261,7 @@ def call_cost(ctx: CallContext) -> Cost | None:
         return cost_of(Metered(), prices)
     metered, estimated = measured
     ctx.cost_estimated = estimated
-    return cost_of(metered, prices, markup=state.markup)
+    return cost_of(metered, prices, markup=byok_multiplier() if ctx.byok else state.markup)
 
 
 def response_extras(ctx: CallContext) -> dict[str, Any]:

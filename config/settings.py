@@ -219,8 +219,6 @@ PROVIDER_CREDENTIALS = {
 
 # Output tokens reserved for a call that gives no max_tokens (capped by the model's own maximum).
 BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS", 4096)
-# Candidates whose worst case a reservation covers (the dispatcher tries at most this many).
-BILLING_MAX_CANDIDATES_RESERVED = env_int("BILLING_MAX_CANDIDATES_RESERVED", 3)
 # An open reservation older than this is closed from its call's log row (a crashed process).
 BILLING_RESERVATION_EXPIRY_SECONDS = env_int("BILLING_RESERVATION_EXPIRY_SECONDS", 2 * 3600)
 # How long an Idempotency-Key's answer is kept.
@@ -237,3 +235,24 @@ STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/su
 STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
 # Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
 CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}
+
+# Routing (routing_rules): how long a process trusts its compiled rules and
+# decrypted provider keys (seconds; changes made in this process apply at once).
+ROUTING_CACHE_TTL = env_float("ROUTING_CACHE_TTL", 5.0)
+# Pause before a fallback attempt: base * 2^(attempt-1) seconds, capped at 1s.
+ROUTING_RETRY_BACKOFF = env_float("ROUTING_RETRY_BACKOFF", 0.05)
+# Circuit breaker per deployment: open after FAILURES failures among the last
+# WINDOW calls, for COOLDOWN seconds; then one probe call decides (half-open).
+ROUTING_BREAKER_FAILURES = env_int("ROUTING_BREAKER_FAILURES", 5)
+ROUTING_BREAKER_WINDOW = env_int("ROUTING_BREAKER_WINDOW", 20)
+ROUTING_BREAKER_COOLDOWN = env_float("ROUTING_BREAKER_COOLDOWN", 30.0)
+# Live statistics: moving-average weight of a new sample, and how often a
+# process exchanges its statistics and breaker state with Redis (seconds).
+ROUTING_HEALTH_ALPHA = env_float("ROUTING_HEALTH_ALPHA", 0.2)
+ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
+ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
+# Fernet keys for provider keys at rest, comma-separated, first = current.
+PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Requests on a workspace's own provider keys pay no upstream cost; billing may
+# charge this percentage of the would-be cost as a platform fee.
+BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)

@@ -20,6 +20,8 @@ from gateway.auth import key_cache
 from gateway.catalog.services import catalog_sync
 from gateway.catalog.snapshot import invalidate_catalog
 from gateway.logs import request_logs
+from routing_rules.health import health
+from routing_rules.selectors import routing_caches_clear
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.live import LiveServer
@@ -71,9 +73,13 @@ def _isolated_caches() -> Iterator[None]:
     key_cache.clear()
     invalidate_catalog()
     local_counters.clear()
+    routing_caches_clear()
+    health.reset()
     yield
     key_cache.clear()
     invalidate_catalog()
+    routing_caches_clear()
+    health.reset()
     if django_settings.REDIS_URL:
         cache.clear()
 
@@ -110,7 +116,7 @@ def fake_openai(fake_openai_server, settings) -> FakeOpenAI:
 def junction_server() -> Iterator[LiveServer]:
     from config.asgi import application
 
-    server = LiveServer(application).start()
+    server = LiveServer(application, lifespan="on").start()
     yield server
     server.stop()
     request_logs.stop()

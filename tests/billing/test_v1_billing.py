@@ -215,3 +215,22 @@ def test_credits_endpoint_is_per_workspace(junction, api_key, other_workspace):
     other = make_key(other_workspace)
     body = httpx.get(f"{junction.url}/v1/credits", headers={"authorization": f"Bearer {other.secret}"}).json()
     assert body["workspace"] == other_workspace.slug and body["balance_units"] == 0
+
+
+@pytest.mark.parametrize(("fee", "charged"), [(0.0, 0), (10.0, CHAT_COST_UNITS // 10)])
+def test_byok_calls_pay_only_the_platform_fee(junction, api_key, fake_openai, priced, settings, fee, charged):
+    settings.BYOK_PLATFORM_FEE_PERCENT = fee
+    client = openai.OpenAI(
+        api_key=api_key.secret,
+        base_url=f"{junction.url}/v1",
+        max_retries=0,
+        default_headers={"X-OpenAI-Key": "sk-customer-own"},
+    )
+    before = balance(api_key.workspace.pk)[0]
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=50)
+    assert fake_openai.requests[-1].headers["authorization"] == "Bearer sk-customer-own"
+    # usage.cost: what the upstream bills the customer; cost: Junction's fee.
+    assert completion.usage.model_extra["cost"] == pytest.approx(0.029)
+    assert completion.model_extra["cost"] == pytest.approx(charged / 10_000)
+    wait_settled()
+    assert balance(api_key.workspace.pk) == (before - charged, 0)
