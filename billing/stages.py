@@ -75,6 +75,7 @@ class CallBilling:
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     shortfall_units: int = 0
+    final_event_pending: bool = False  # a StreamEncoder is building the final usage event
 
 
 def _state(ctx: CallContext) -> CallBilling:
@@ -305,6 +306,22 @@ def splice_usage(body: bytes, fields: dict[str, Any]) -> bytes:
             return body[: brace + 1] + msgspec.json.encode(fields)[1:-1] + sep + inner
         at = body.rfind(b'"usage"', 0, at)
     return body
+
+
+def mark_final_event(ctx: CallContext) -> None:
+    """Called from a StreamEncoder's ``finalize``: the bytes it returns next
+    carry the final usage object."""
+    if ctx.billing is not None:
+        ctx.billing.final_event_pending = True
+
+
+def splice_final_usage(ctx: CallContext, out: bytes) -> bytes:
+    """``usage.cost`` into the final usage event of a translated stream, once."""
+    state: CallBilling | None = ctx.billing
+    if state is None or not state.final_event_pending or not out:
+        return out
+    state.final_event_pending = False
+    return splice_usage(out, usage_extras(ctx))
 
 
 def add_usage_fields(ctx: CallContext, usage: Any) -> None:

@@ -401,6 +401,7 @@ async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan
 
     def finalize(usage: Usage) -> dict[str, Any]:
         ctx.usage = usage
+        billing.mark_final_event(ctx)  # billing: the bytes being built get usage.cost
         return response_extras(ctx)
 
     encoder = ctx.dialect.StreamEncoder(request=ctx.request, finalize=finalize)
@@ -415,7 +416,7 @@ async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan
             elif isinstance(event, StreamError):
                 ctx.fail(event.error, status=200)
             out.append(encoder.encode(event))
-        return b"".join(out)
+        return billing.splice_final_usage(ctx, b"".join(out))
 
     try:
         async for chunk in resp.aiter_bytes():
@@ -423,8 +424,7 @@ async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan
             if out:
                 ctx.mark_first_byte()
                 yield out
-        tail = encode(decoder.close()) + encoder.finish()
-        tail = billing.splice_usage(tail, billing.usage_extras(ctx))  # usage.cost in the final usage event
+        tail = billing.splice_final_usage(ctx, encode(decoder.close()) + encoder.finish())
         if tail:
             ctx.mark_first_byte()
             yield tail

@@ -234,3 +234,42 @@ def test_byok_calls_pay_only_the_platform_fee(junction, api_key, fake_openai, pr
     assert completion.model_extra["cost"] == pytest.approx(charged / 10_000)
     wait_settled()
     assert balance(api_key.workspace.pk) == (before - charged, 0)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_translation_path_carries_cost_too(client, fake_openai, api_key, priced, monkeypatch, stream):
+    """Forced translation: a chat caller served from OpenAI's Responses API
+    (the fake's Responses usage: 14 in, 4 cached, 11 out = 340 units)."""
+    from gateway import pipeline
+
+    monkeypatch.setattr(pipeline, "same_wire", lambda kind, dialect: False)
+    before = balance(api_key.workspace.pk)[0]
+    if stream:
+        chunks = list(
+            client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=CHAT,
+                max_tokens=50,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        last = chunks[-1]
+        usage_cost, cost = last.usage.model_extra["cost"], last.model_extra["cost"]
+    else:
+        completion = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=50)
+        usage_cost, cost = completion.usage.model_extra["cost"], completion.model_extra["cost"]
+    assert fake_openai.requests[-1].path == "/v1/responses"
+    assert usage_cost == pytest.approx(0.034) and cost == pytest.approx(0.034)
+    wait_settled()
+    assert balance(api_key.workspace.pk)[0] == before - RESPONSES_COST_UNITS
+
+
+def test_translated_responses_stream_carries_cost(client, fake_openai, api_key, priced, monkeypatch):
+    from gateway import pipeline
+
+    monkeypatch.setattr(pipeline, "same_wire", lambda kind, dialect: False)
+    events = list(client.responses.create(model="gpt-4o-mini", input="hi", stream=True, max_output_tokens=50))
+    completed = events[-1].response
+    assert completed.usage.model_extra["cost"] == pytest.approx(0.034)
+    assert completed.model_extra["cost"] == pytest.approx(0.034)
