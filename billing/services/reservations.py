@@ -141,7 +141,9 @@ def reservation_settle(*, handle: ReservationHandle, charge_units: int) -> Settl
     # The conditional UPDATE is the once-only guard: a second settle (or the
     # sweeper racing a late settle) finds no open row and changes nothing.
     closed = Reservation.objects.filter(request_id=handle.request_id, status=ReservationStatus.OPEN).update(
-        status=ReservationStatus.SETTLED if charge_units else ReservationStatus.RELEASED, closed_at=now
+        status=ReservationStatus.SETTLED if charge_units else ReservationStatus.RELEASED,
+        closed_at=now,
+        charged_units=min(charge_units, handle.amount_units),
     )
     if closed != 1:
         return SettleResult(charged_units=0, shortfall_units=0, already_closed=True)
@@ -156,8 +158,9 @@ def reservation_settle(*, handle: ReservationHandle, charge_units: int) -> Settl
     CreditAccount.objects.filter(workspace_id=handle.workspace_id).update(
         balance_units=F("balance_units") - charged, reserved_units=F("reserved_units") - held
     )
-    if charged:
+    if charged != min(charge_units, held):  # an overrun: record what was really taken
         Reservation.objects.filter(request_id=handle.request_id).update(charged_units=charged)
+    if charged:
         LedgerEntry.objects.create(
             workspace_id=handle.workspace_id,
             kind=EntryKind.CHARGE,

@@ -116,3 +116,11 @@ def test_create_workspace_with_credits(db, capsys):
     assert entry.kind == EntryKind.GRANT and entry.amount_units == 50_000
     assert "500 credits ($5.00)" in capsys.readouterr().out
     call_command("verify_ledger")
+
+
+def test_bootstrap_demo_is_funded(db, capsys):
+    call_command("bootstrap_demo")
+    ws = Workspace.objects.get(slug="demo")
+    assert balance(ws.pk) == (100_000, 0)  # 1,000 credits = $10
+    call_command("bootstrap_demo")  # a second run changes nothing
+    assert balance(ws.pk) == (100_000, 0)

@@ -148,3 +148,17 @@ def test_concurrent_reservations_never_overdraw_on_postgres(workspace):
     assert len(admitted) == 25
     assert balance(ws) == (25 * 400 - 25 * 300, 0)
     assert len(charges()) == 25 and ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_reserve_and_settle_are_few_queries(workspace, django_assert_max_num_queries):
+    """One round trip each on the hot path; this bounds the statements inside it."""
+    with django_assert_max_num_queries(4):  # savepoint, conditional UPDATE, INSERT, release
+        handle = reservation_create(
+            request_id="req_q", workspace_id=workspace.pk, api_key_id=None, amount_units=9
+        )
+    with django_assert_max_num_queries(
+        5
+    ):  # savepoint, close reservation, UPDATE account, INSERT charge, release
+        reservation_settle(handle=handle, charge_units=5)
+    assert Reservation.objects.get(request_id="req_q").charged_units == 5

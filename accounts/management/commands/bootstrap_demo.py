@@ -2,8 +2,11 @@ from django.core.management.base import BaseCommand
 
 from accounts.selectors import workspace_by_slug
 from accounts.services import api_key_create, workspace_create
+from billing.money import credits_to_units
+from billing.services import credits_grant
 
 DEMO_SLUG = "demo"
+DEMO_CREDITS = 1_000  # $10.00 (1 credit = $0.01)
 
 
 class Command(BaseCommand):
@@ -16,9 +19,15 @@ class Command(BaseCommand):
             )
             return
         workspace = workspace_create(slug=DEMO_SLUG, owner_email="demo@example.com", name="Demo")
+        credits_grant(
+            workspace_id=workspace.pk,
+            units=credits_to_units(DEMO_CREDITS),
+            reason="Demo credits (bootstrap_demo)",
+            idempotency_key=f"initial:{workspace.pk}",
+        )
         _, secret = api_key_create(workspace=workspace, name="demo")
         bar = "=" * 72
         self.stdout.write(
-            f"{bar}\nDemo workspace '{DEMO_SLUG}' created. Its API key (shown only now):\n\n    {secret}\n\n"
+            f"{bar}\nDemo workspace '{DEMO_SLUG}' created with {DEMO_CREDITS} credits. Its API key (shown only now):\n\n    {secret}\n\n"
             f"export JUNCTION_API_KEY={secret}\n{bar}"
         )
