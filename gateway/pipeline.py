@@ -18,6 +18,7 @@ import httpx
 import msgspec
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from firewall import hooks as firewall
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
@@ -85,6 +86,7 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
+        await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
         catalog = await get_catalog()
         decision = route(creq, catalog, is_configured=lambda d: provider_credentials(d.provider) is not None)
         ctx.extra["route"] = decision.trace
@@ -214,7 +216,12 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
 
 
 def response_extras(ctx: CallContext) -> dict[str, Any]:
-    return {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+    return {
+        "x_request_id": ctx.request_id,
+        "provider": ctx.provider,
+        "latency_ms": ctx.elapsed_ms(),
+        **firewall.extras(ctx),
+    }
 
 
 def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:
@@ -262,6 +269,7 @@ async def relay_json(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Http
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
+    firewall.set_header(ctx, response)
     ctx.finish()
     return response
 
@@ -278,6 +286,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
         ) from None
     usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
     ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
+    body = firewall.screen_json_body(ctx, body, decoded)  # response scope
     return splice_fields(body, response_extras(ctx))
 
 
@@ -290,6 +299,7 @@ def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Streamin
     )
     response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["x-request-id"] = ctx.request_id
+    firewall.set_header(ctx, response)
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
