@@ -149,6 +149,17 @@ class IsAnyWorkspaceMember(permissions.BasePermission):
         return resolve_workspace(request)
 
 
+class HitOutput(serializers.Serializer):
+    """One rule that applied: never the matched text."""
+
+    rule_id = serializers.IntegerField()
+    rule = serializers.CharField()
+    policy_id = serializers.IntegerField(allow_null=True)
+    scope = serializers.CharField()
+    action = serializers.CharField()
+    count = serializers.IntegerField()
+
+
 class FirewallTestView(APIView):
     """Run a policy (or the workspace's enabled policies, or unsaved rules)
     against sample text. No model is called and nothing is stored."""
@@ -161,20 +172,18 @@ class FirewallTestView(APIView):
         policy_id = serializers.IntegerField(required=False)
         rules = RuleInput(many=True, required=False)
 
-    class Hit(serializers.Serializer):
-        rule_id = serializers.IntegerField()
-        rule = serializers.CharField()
-        policy_id = serializers.IntegerField(allow_null=True)
-        scope = serializers.CharField()
-        action = serializers.CharField()
-        count = serializers.IntegerField()
+        class Meta:
+            ref_name = "FirewallTestInput"
 
     class Output(serializers.Serializer):
         scope = serializers.CharField()
         blocked = serializers.BooleanField()
         blocked_by = serializers.CharField(allow_null=True)
-        hits = serializers.ListField(child=serializers.DictField())
+        hits = HitOutput(many=True)
         masked_text = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = "FirewallTestOutput"
 
     @extend_schema(request=Input, responses=Output)
     def post(self, request):

@@ -123,7 +123,10 @@ def _aws_check(text: str, m: Any) -> Span | None:
 
 def _jwt_check(text: str, m: Any) -> Span | None:
     start, end = m.span()
-    if not _isolated(text, start, end, TOKEN_CHARS | {"."}):
+    after = _after(text, end)
+    if _before(text, start) in TOKEN_CHARS | {"."} or after in TOKEN_CHARS:
+        return None
+    if after == "." and _after(text, end + 1) in TOKEN_CHARS:
         return None
     header = m.group(1)
     try:
