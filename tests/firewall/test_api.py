@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from firewall.models import AuditEntry, Policy
-from firewall.services import Actor, policy_create
 from firewall.rules import RuleData
+from firewall.services import Actor, policy_create
 from tests.factories import MembershipFactory
 
 URL = "/api/manage/firewall/policies/"
@@ -22,7 +22,13 @@ pytestmark = pytest.mark.django_db
 
 
 def email_rule(**overrides):
-    return {"name": "emails", "matcher": "detector", "detector": "email", "scopes": ["prompt"], "action": "mask"} | overrides
+    return {
+        "name": "emails",
+        "matcher": "detector",
+        "detector": "email",
+        "scopes": ["prompt"],
+        "action": "mask",
+    } | overrides
 
 
 def create(api, **body):
@@ -140,7 +146,9 @@ def test_members_read_and_dry_run_but_only_owners_and_admins_write(workspace, ma
     member, _ = _member_client(workspace, Role.MEMBER)
     member.credentials(HTTP_X_JUNCTION_WORKSPACE=workspace.slug)
     assert member.get(URL).status_code == 200
-    assert member.post(TEST_URL, {"text": "a@example.com", "policy_id": pid}, format="json").status_code == 200
+    assert (
+        member.post(TEST_URL, {"text": "a@example.com", "policy_id": pid}, format="json").status_code == 200
+    )
     assert create(member, name="mine").status_code == 403
     assert member.patch(f"{URL}{pid}/", {"enabled": False}, format="json").status_code == 403
     assert member.delete(f"{URL}{pid}/").status_code == 403
@@ -161,7 +169,9 @@ def test_another_workspaces_policies_are_invisible_and_unchangeable(manage_clien
         actor=Actor(label="someone"),
         name=SENTINEL,
         description=SENTINEL,
-        rules=[RuleData(name=SENTINEL, matcher="substring", pattern=SENTINEL, scopes=["prompt"], action="block")],
+        rules=[
+            RuleData(name=SENTINEL, matcher="substring", pattern=SENTINEL, scopes=["prompt"], action="block")
+        ],
     )
     mine = create(manage_client).data["id"]
     url = f"{URL}{theirs.pk}/"
