@@ -118,9 +118,7 @@ async def test_stream_block_ends_with_an_error_event_and_withholds_the_secret(wo
     from asgiref.sync import sync_to_async
 
     await sync_to_async(_policy)(workspace, "block")
-    out, ctx, rows = await run(
-        workspace, ["fine so far. key: AKIAIOSF", "ODNN7EXAMPLE", "<end>"], monkeypatch
-    )
+    out, _, rows = await run(workspace, ["fine so far. key: AKIAIOSF", "ODNN7EXAMPLE", "<end>"], monkeypatch)
     assert SECRET not in out and "AKIAIOSF" not in out
     assert "E:firewall_blocked:Blocked by firewall rule 'aws'" in out
     text = "".join(part[2:] for part in out.split("|") if part.startswith("T:"))
