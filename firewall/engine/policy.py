@@ -74,6 +74,7 @@ class Session:
     def __init__(self, engine: Engine, *, scan_budget: int = DEFAULT_SCAN_BUDGET) -> None:
         self.engine = engine
         self.scan_budget = scan_budget
+        self.max_text = scan_budget
         self.scan_truncated = False
         self._counts: dict[tuple[int, Scope], int] = {}
         self._placeholders: dict[tuple[str, str], str] = {}
@@ -134,7 +135,8 @@ class Session:
             limit = max(self.scan_budget, 0)
             self.scan_budget -= min(len(text), limit)
         else:
-            limit = len(text)
+            # A second copy of counted text: bounded the same way, not charged twice.
+            limit = self.max_text
         scanned, rest = (text, "") if len(text) <= limit else (text[:limit], text[limit:])
         found = find_all(rules if record else [r for r in rules if r.action is Action.MASK], scanned)
         if record:
