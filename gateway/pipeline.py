@@ -135,8 +135,8 @@ class Plan:
 
 
 def same_wire(kind: str, dialect: Dialect) -> bool:
-    return (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES)) or (
-        kind == "openai_compatible" and dialect is Dialect.CHAT
+    return (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES, Dialect.EMBEDDINGS)) or (
+        kind == "openai_compatible" and dialect in (Dialect.CHAT, Dialect.EMBEDDINGS)
     )
 
 

@@ -7,6 +7,7 @@ from gateway import views
 urlpatterns = [
     path("chat/completions", views.chat_completions),
     path("responses", views.create_response),
+    path("embeddings", views.create_embeddings),
     path("models", views.list_models),
     path("models/<path:model_id>", views.retrieve_model),
 ]

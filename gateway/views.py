@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gateway import pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
-from gateway.dialects import chat, responses
+from gateway.dialects import chat, embeddings, responses
 from gateway.errors import ErrorType, GatewayError
 
 
@@ -24,6 +24,12 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def create_response(request: HttpRequest) -> HttpResponse:
     return await pipeline.model_call(request, dialect=responses, endpoint="responses")
+
+
+@csrf_exempt
+@require_POST
+async def create_embeddings(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=embeddings, endpoint="embeddings")
 
 
 def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:

@@ -101,6 +101,7 @@ def junction_server() -> Iterator[LiveServer]:
     server = LiveServer(application).start()
     yield server
     server.stop()
+    request_logs.stop()
 
 
 @pytest.fixture
