@@ -209,3 +209,14 @@ def test_policy_change_applies_to_the_next_request(client, fake_openai, api_key)
     policy_delete(policy=created, actor=Actor(label="test"))
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": EMAIL}])
     assert fake_openai.requests[-1].body["messages"][0]["content"] == EMAIL
+
+
+def test_embeddings_inputs_are_masked_and_blocked(client, fake_openai, api_key):
+    policy(api_key.workspace, mask_emails(), block_aws())
+    result = client.embeddings.create(model="text-embedding-3-small", input=[f"about {EMAIL}", "plain"])
+    assert len(result.data) == 2
+    assert fake_openai.requests[-1].body["input"] == ["about [EMAIL_1]", "plain"]
+    assert result.model_extra["firewall"][0]["rule"] == "emails"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.embeddings.create(model="text-embedding-3-small", input=f"key {AWS}")
+    assert info.value.body["type"] == "firewall_blocked" and len(fake_openai.requests) == 1
