@@ -58,7 +58,7 @@ def find_all(rules: Iterable[CompiledRule], text: str) -> list[Found]:
 
 
 def choose_masks(found: Iterable[Found]) -> list[Found]:
-    """Non-overlapping mask spans: leftmost first, then longest, then rule order."""
+    """Non-overlapping spans: leftmost first, then longest, then rule order."""
     chosen: list[Found] = []
     end_of_last = -1
     for s, e, rule in sorted(found, key=lambda f: (f[0], f[0] - f[1], f[2].order)):
@@ -139,13 +139,17 @@ class Session:
             limit = self.max_text
         scanned, rest = (text, "") if len(text) <= limit else (text[:limit], text[limit:])
         found = find_all(rules if record else [r for r in rules if r.action is Action.MASK], scanned)
+        # Overlapping matches resolve left to right (then longest, then rule
+        # order) among the rules that act, and separately among warn rules, so
+        # a stream, which must decide left to right, gets the same answer.
+        chosen = choose_masks(f for f in found if f[2].action is not Action.WARN)
         if record:
             blocked: CompiledRule | None = None
-            for _, _, rule in found:
+            for _, _, rule in [*chosen, *choose_masks(f for f in found if f[2].action is Action.WARN)]:
                 self.count(rule, scope)
                 if rule.action is Action.BLOCK and blocked is None:
                     blocked = rule
             if blocked is not None:
                 raise Blocked(rule_id=blocked.spec.id, rule=blocked.spec.name, scope=scope)
-        masks = choose_masks(f for f in found if f[2].action is Action.MASK)
+        masks = [f for f in chosen if f[2].action is Action.MASK]
         return self.apply_masks(scanned, masks) + rest

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from firewall.engine.policy import CompiledRule, Found, Session, choose_masks, find_all
+from firewall.engine.policy import CompiledRule, Found, Session, choose_masks
 from firewall.engine.types import Action, Blocked, Scope
 from gateway.canonical import (
     Event,
@@ -47,19 +47,26 @@ class _Window:
     def take(self, delta: str, *, final: bool) -> tuple[str, list[Found]]:
         """Append ``delta``; return the text that became final and the matches in it."""
         self.buf += delta
-        cut = len(self.buf) if final else len(self.buf) - self.hold
+        n = len(self.buf)
+        cut = n if final else n - self.hold
         if cut <= 0 or not self.buf:
             return "", []
         off = len(self.left)
-        found = [
-            (s - off, e - off, rule) for s, e, rule in find_all(self.rules, self.left + self.buf) if s >= off
-        ]
-        final_found = [f for f in found if f[0] < cut]
-        if final_found:
-            cut = max(cut, max(e for _, e, _ in final_found))
+        found: list[Found] = []
+        for rule in self.rules:
+            # A match starting before the cut ends within its rule's own
+            # window: scan no further (short rules stay cheap beside long ones).
+            end = n if final else min(n, cut + rule.matcher.max_length + RIGHT_CONTEXT)
+            text = self.left + self.buf[:end]
+            found.extend((s - off, e - off, rule) for s, e in rule.matcher.find(text) if off <= s < off + cut)
+        # Overlaps resolve left to right, exactly as on a whole text; a chosen
+        # match that runs past the cut is released whole (anything starting
+        # inside it loses the overlap anyway).
+        chosen = choose_masks(found)
+        cut = max([cut, *(e for _, e, _ in chosen)])
         released, self.buf = self.buf[:cut], self.buf[cut:]
         self.left = (self.left + released)[-LEFT_CONTEXT:]
-        return released, final_found
+        return released, chosen
 
 
 class StreamMasker:
@@ -105,8 +112,7 @@ class StreamMasker:
                 blocked = rule
         if blocked is not None:
             raise Blocked(rule_id=blocked.spec.id, rule=blocked.spec.name, scope=self.scope)
-        masks = choose_masks(f for f in found if f[2].action is Action.MASK)
-        return self.session.apply_masks(released, masks)
+        return self.session.apply_masks(released, [f for f in found if f[2].action is Action.MASK])
 
 
 class EventFilter:

@@ -171,3 +171,51 @@ async def test_filter_events_async():
     out = [e async for e in filter_events(source(), s, on_block=lambda exc: exc)]
     assert _events_text(out) == "top [REDACTED_1] here"
     assert isinstance(out[-1], Finish)
+
+
+def test_event_filter_every_split_point_of_text_and_tool_arguments():
+    text = "Reach jane@example.com or AKIAIOSFODNN7EXAMPLE now."
+    args = '{"to": "jane@example.com", "key": "AKIAIOSFODNN7EXAMPLE"}'
+    rules = (rule(id=1, detector=Detector.EMAIL), rule(id=2, detector=Detector.AWS_ACCESS_KEY))
+    for i in range(len(text) + 1):
+        j = min(i, len(args))
+        f = EventFilter(session(*rules), on_block=lambda exc: exc)
+        out = f.feed([TextDelta(text[:i]), TextDelta(text[i:]), ToolCallStart(0, "c", "send")])
+        out += f.feed([ToolCallDelta(0, args[:j]), ToolCallDelta(0, args[j:]), ToolCallDone(0)])
+        out += f.feed([Finish(FinishReason.TOOL_CALLS)])
+        assert _events_text(out) == "Reach [EMAIL_1] or [AWS_KEY_1] now.", i
+        sent = "".join(e.arguments for e in out if isinstance(e, ToolCallDelta))
+        assert sent == '{"to": "[EMAIL_1]", "key": "[AWS_KEY_1]"}', i
+
+
+def test_hostile_stream_finishes_within_the_bound():
+    import time
+
+    s = session(
+        rule(id=1, regex=r"(a+)+b"),
+        rule(id=2, regex=r"(x|x)*y", action=Action.BLOCK),
+        *[rule(id=10 + i, detector=d) for i, d in enumerate(Detector)],
+    )
+    masker = StreamMasker(s, Scope.RESPONSE)
+    started = time.perf_counter()
+    for _ in range(2_000):
+        masker.feed("a" * 25 + "x" * 25)
+    masker.flush()
+    assert time.perf_counter() - started < 10.0
+
+
+def test_overlapping_matches_count_the_same_on_a_stream_at_every_split():
+    rules = (
+        rule(id=1, name="a", substring="alpha beta"),
+        rule(id=2, name="b", substring="beta gamma delta epsilon"),
+    )
+    text = "x alpha beta gamma delta epsilon y"
+    s = session(*rules)
+    expected = (s.process(text, Scope.RESPONSE), s.records())
+    assert expected[0] == "x [REDACTED_1] gamma delta epsilon y"
+    assert [r["rule"] for r in expected[1]] == ["a"]  # "b" lost the overlap
+    for i in range(len(text) + 1):
+        s = session(*rules)
+        masker = StreamMasker(s, Scope.RESPONSE)
+        out = masker.feed(text[:i]) + masker.feed(text[i:]) + masker.flush()
+        assert (out, s.records()) == expected, i

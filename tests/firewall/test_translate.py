@@ -9,6 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from firewall import hooks
 from firewall.rules import RuleData
@@ -84,6 +86,8 @@ async def run(workspace, chunks: list[str], monkeypatch) -> tuple[str, CallConte
         passthrough=False,
     )
     out = b"".join([chunk async for chunk in pipeline._translate_events(ctx, Upstream(chunks), plan)])  # type: ignore[arg-type]
+    # The database work above ran in asgiref's worker thread: close its connection.
+    await sync_to_async(connections.close_all)()
     return out.decode(), ctx, rows
 
 
@@ -95,8 +99,6 @@ def _policy(workspace, action: str) -> None:
 
 
 async def test_stream_with_response_rules_is_forced_onto_the_translation_path(workspace, monkeypatch):
-    from asgiref.sync import sync_to_async
-
     await sync_to_async(_policy)(workspace, "mask")
     secret_pieces = ["key: AKIAIOSF", "ODNN7EX", "AMPLE ok", "<end>"]
     out, ctx, rows = await run(workspace, secret_pieces, monkeypatch)
@@ -115,8 +117,6 @@ async def test_stream_with_response_rules_is_forced_onto_the_translation_path(wo
 
 
 async def test_stream_block_ends_with_an_error_event_and_withholds_the_secret(workspace, monkeypatch):
-    from asgiref.sync import sync_to_async
-
     await sync_to_async(_policy)(workspace, "block")
     out, _, rows = await run(workspace, ["fine so far. key: AKIAIOSF", "ODNN7EXAMPLE", "<end>"], monkeypatch)
     assert SECRET not in out and "AKIAIOSF" not in out
