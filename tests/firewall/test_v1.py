@@ -220,3 +220,17 @@ def test_embeddings_inputs_are_masked_and_blocked(client, fake_openai, api_key):
     with pytest.raises(openai.BadRequestError) as info:
         client.embeddings.create(model="text-embedding-3-small", input=f"key {AWS}")
     assert info.value.body["type"] == "firewall_blocked" and len(fake_openai.requests) == 1
+
+
+def test_prompt_hits_reach_a_stream_in_its_header_and_final_usage_chunk(client, fake_openai, api_key):
+    policy(api_key.workspace, mask_emails())
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": f"hi {EMAIL}"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    ) as raw:
+        assert raw.headers["x-junction-firewall"].endswith("scope=prompt;action=mask;count=1")
+        chunks = list(raw.parse())
+    assert chunks[-1].model_extra["firewall"][0]["rule"] == "emails"
+    assert fake_openai.requests[-1].body["messages"][0]["content"] == "hi [EMAIL_1]"
