@@ -9,7 +9,7 @@ import json
 import pytest
 
 from firewall.engine import Detector
-from firewall.engine.detectors import iban_valid, luhn_valid
+from firewall.engine.banking import iban_valid, luhn_valid
 from tests.firewall.helpers import spans
 
 D = Detector
