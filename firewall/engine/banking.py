@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from firewall.engine.detector_base import ALNUM, DIGITS, Span, _after, _before, _compiled
+from firewall.engine.detector_base import ALNUM, DIGIT_NEEDLES, DIGITS, Span, _after, _before, _compiled
 from firewall.engine.regex import window_for
 
 
@@ -50,6 +50,8 @@ _CARD_GROUPS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1
 
 
 def _card_find(text: str) -> Iterator[Span]:
+    if not any(d in text for d in DIGIT_NEEDLES):
+        return
     for m in _compiled(_CARD_RUN, False).finditer(text):
         run_start, _run_end = m.span()
         run = m.group(0)
@@ -94,7 +96,8 @@ def _best_card(run: str, groups: list[tuple[int, int]], seps: set[str]) -> Span 
     return None
 
 
-_CARD_RUN = r"[0-9]{1,19}(?:[ -][0-9]{1,19}){0,7}"
+# Candidate runs: at least 13 characters of digits and separators, digits at both ends.
+_CARD_RUN = r"[0-9][0-9 -]{11,157}[0-9]"
 
 
 # Lengths of IBANs by country (ISO 13616 registry).

@@ -15,6 +15,7 @@ Span = tuple[int, int]
 ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 TOKEN_CHARS = ALNUM | {"_", "-"}
 DIGITS = frozenset("0123456789")
+DIGIT_NEEDLES = tuple("0123456789")
 
 
 def _before(text: str, start: int) -> str:
@@ -54,6 +55,9 @@ class RegexDetector:
     pattern: str
     check: Callable[[str, Any], Span | None]
     ignore_case: bool = False
+    # Literals of which every match contains at least one: a text without any
+    # skips the regex call (most texts, most detectors; streams scan often).
+    needles: tuple[str, ...] = ()
 
     def compiled(self) -> Any:
         return _compiled(self.pattern, self.ignore_case)
@@ -63,6 +67,8 @@ class RegexDetector:
         return window_for(self.pattern)
 
     def find(self, text: str) -> Iterator[Span]:
+        if self.needles and not any(needle in text for needle in self.needles):
+            return
         for m in self.compiled().finditer(text):
             span = self.check(text, m)
             if span is not None:

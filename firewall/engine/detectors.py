@@ -19,6 +19,7 @@ from typing import Any
 from firewall.engine.banking import CardDetector, _iban_check
 from firewall.engine.detector_base import (
     ALNUM,
+    DIGIT_NEEDLES,
     DIGITS,
     TOKEN_CHARS,
     RegexDetector,
@@ -116,6 +117,8 @@ class PrivateKeyDetector:
         return 2 * 64 + PEM_MAX_BODY
 
     def find(self, text: str) -> Iterator[Span]:
+        if "-----BEGIN" not in text:
+            return
         pos = 0
         for m in _compiled(_PEM_HEAD, False).finditer(text):
             if m.start() < pos:
@@ -184,18 +187,25 @@ def _phone_check(text: str, m: Any) -> Span | None:
 
 DETECTORS: dict[Detector, RegexDetector | CardDetector | PrivateKeyDetector] = {
     Detector.OPENAI_KEY: RegexDetector(
-        "OPENAI_KEY", r"sk-(?:proj-|svcacct-|admin-)?([A-Za-z0-9_-]{32,200})", _openai_check
+        "OPENAI_KEY", r"sk-(?:proj-|svcacct-|admin-)?([A-Za-z0-9_-]{32,200})", _openai_check, needles=("sk-",)
     ),
     Detector.ANTHROPIC_KEY: RegexDetector(
-        "ANTHROPIC_KEY", r"sk-ant-(?:api|admin|oat)[0-9]{2}-[A-Za-z0-9_-]{80,120}", _token_check(14)
+        "ANTHROPIC_KEY",
+        r"sk-ant-(?:api|admin|oat)[0-9]{2}-[A-Za-z0-9_-]{80,120}",
+        _token_check(14),
+        needles=("sk-ant-",),
     ),
     Detector.AWS_ACCESS_KEY: RegexDetector(
-        "AWS_KEY", r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA|AIPA)[A-Z2-7]{16}", _aws_check
+        "AWS_KEY",
+        r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|APKA|AIPA)[A-Z2-7]{16}",
+        _aws_check,
+        needles=("A",),
     ),
     Detector.GITHUB_TOKEN: RegexDetector(
         "GITHUB_TOKEN",
         r"gh[pousr]_[A-Za-z0-9]{36,76}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}",
         _token_check(4),
+        needles=("gh", "github_pat_"),
     ),
     Detector.SLACK_TOKEN: RegexDetector(
         "SLACK_TOKEN",
@@ -203,10 +213,14 @@ DETECTORS: dict[Detector, RegexDetector | CardDetector | PrivateKeyDetector] = {
         r"|xapp-[0-9]-[A-Z0-9]{8,14}-[0-9]{8,16}-[a-f0-9]{32,80}"
         r"|https://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}",
         _token_check(5, min_entropy=2.5),
+        needles=("xox", "xapp-", "hooks.slack.com"),
     ),
     Detector.PRIVATE_KEY: PrivateKeyDetector(),
     Detector.JWT: RegexDetector(
-        "JWT", r"(eyJ[A-Za-z0-9_-]{8,300})\.eyJ[A-Za-z0-9_-]{8,1000}\.[A-Za-z0-9_-]{0,350}", _jwt_check
+        "JWT",
+        r"(eyJ[A-Za-z0-9_-]{8,300})\.eyJ[A-Za-z0-9_-]{8,1000}\.[A-Za-z0-9_-]{0,350}",
+        _jwt_check,
+        needles=("eyJ",),
     ),
     Detector.GENERIC_SECRET: RegexDetector(
         "SECRET",
@@ -214,20 +228,25 @@ DETECTORS: dict[Detector, RegexDetector | CardDetector | PrivateKeyDetector] = {
         r"|password|passwd|pwd)[\"']?[ \t]{0,3}[:=][ \t]{0,3}[\"']?([A-Za-z0-9/+_.=~!@#$%^&*-]{12,128})",
         _generic_check,
         ignore_case=True,
+        needles=("=", ":"),
     ),
     Detector.EMAIL: RegexDetector(
         "EMAIL",
         r"([A-Za-z0-9._%+-]{1,64})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\.){1,4}[A-Za-z]{2,24}",
         _email_check,
+        needles=("@",),
     ),
     Detector.PHONE: RegexDetector(
         "PHONE",
         r"\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){1,5}[ .-]?[0-9]{2,6}"
         r"|(?:1[ .-])?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}",
         _phone_check,
+        needles=DIGIT_NEEDLES,
     ),
     Detector.PAYMENT_CARD: CardDetector(),
-    Detector.IBAN: RegexDetector("IBAN", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", _iban_check),
+    Detector.IBAN: RegexDetector(
+        "IBAN", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", _iban_check, needles=DIGIT_NEEDLES
+    ),
 }
 
 
