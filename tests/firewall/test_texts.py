@@ -142,3 +142,16 @@ def test_canonical_answer_is_masked():
     )
     out = process_answer(masker(), resp)
     assert out.output[0].content[0].text == "mail [EMAIL_1]" and out.output[1].arguments == "[EMAIL_1]"
+
+
+def test_anthropic_answer_body_is_masked_in_place():
+    s = masker()
+    body = {
+        "type": "message",
+        "content": [
+            {"type": "text", "text": f"write to {EMAIL}"},
+            {"type": "tool_use", "id": "t", "name": "mail", "input": {"to": EMAIL, "cc": [EMAIL]}},
+        ],
+    }
+    assert process_answer_body(s, "messages", body)
+    assert EMAIL not in json.dumps(body) and body["content"][1]["input"]["cc"] == ["[EMAIL_1]"]
