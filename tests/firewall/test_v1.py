@@ -173,21 +173,82 @@ def test_response_scope_block_withholds_the_answer(client, fake_openai, api_key)
     assert row.error_type == "firewall_blocked" and row.output_tokens == 9  # usage still accounted
 
 
-def test_response_rules_keep_streams_off_the_byte_pass_through(client, fake_openai, api_key):
-    """A stream is never relayed unfiltered when response rules exist: it goes
-    through the translation path (decoder -> firewall -> encoder), or, where
-    that path cannot serve the upstream yet, it is refused."""
+def stream_text(client, **kwargs) -> tuple[str, list]:
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", stream=True, **kwargs))
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices), chunks
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 5, 8, 13, 64])
+def test_response_scope_masks_a_chat_stream_split_anywhere(client, fake_openai, api_key, split):
+    """Streams with response rules leave the byte pass-through for the
+    translation path (decoder -> firewall -> encoder); the upstream's bytes
+    arrive in ``split``-byte pieces, so the secret is cut at many places."""
     policy(api_key.workspace, mask_emails(scopes=("response",)))
-    fake_openai.reply = f"Contact {EMAIL} today."
-    try:
-        stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    fake_openai.split = split
+    fake_openai.reply = f"Contact {EMAIL} today, or {EMAIL}."
+    text, chunks = stream_text(
+        client, messages=[{"role": "user", "content": "hi"}], stream_options={"include_usage": True}
+    )
+    assert text == "Contact [EMAIL_1] today, or [EMAIL_1]."
+    assert fake_openai.requests[-1].path == "/v1/responses"  # translated, not passed through
+    assert chunks[-1].usage is not None
+    assert chunks[-1].model_extra["firewall"][0]["count"] == 2
+    (row,) = wait_for_logs()
+    assert row.extra["firewall"][0]["scope"] == "response" and EMAIL not in json.dumps(row.extra)
+
+
+def test_response_scope_masks_a_responses_stream(client, fake_openai, api_key):
+    policy(api_key.workspace, mask_emails(scopes=("response",)))
+    fake_openai.split = 3
+    fake_openai.reply = f"Write to {EMAIL} now."
+    events = list(client.responses.create(model="gpt-4o-mini", input="hi", stream=True))
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == "Write to [EMAIL_1] now."
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    assert completed.response.output_text == "Write to [EMAIL_1] now."
+    assert EMAIL not in json.dumps([e.model_dump() for e in events])
+
+
+def test_response_scope_masks_streamed_tool_call_arguments(client, fake_openai, api_key):
+    rule = RuleData(
+        name="city", matcher="substring", pattern="Paris", scopes=["response"], action="mask", label="city"
+    )
+    policy(api_key.workspace, rule)
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "[[tool]] weather?"}],
+            tools=tools,
+            stream=True,
         )
-        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    except openai.APIStatusError as exc:
-        assert EMAIL not in exc.response.text
-        return
-    assert text == "Contact [EMAIL_1] today."
+    )
+    args = "".join(
+        tc.function.arguments or ""
+        for c in chunks
+        if c.choices
+        for tc in (c.choices[0].delta.tool_calls or [])
+        if tc.function
+    )
+    assert json.loads(args) == {"city": "[CITY_1]"}
+
+
+def test_response_scope_block_ends_a_stream_with_an_error(client, fake_openai, api_key):
+    policy(api_key.workspace, block_aws(scopes=("response",)))
+    fake_openai.split = 4
+    fake_openai.reply = f"Sure. The key is {AWS} as requested."
+    received = ""
+    with pytest.raises(openai.APIError) as info:
+        for chunk in client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "key?"}], stream=True
+        ):
+            if chunk.choices:
+                received += chunk.choices[0].delta.content or ""
+    assert "AKIA" not in received and received.startswith("Sure.")
+    assert "Blocked by firewall rule 'no aws keys'" in info.value.message
+    (row,) = wait_for_logs()
+    assert row.error_type == "firewall_blocked" and AWS not in json.dumps(row.extra)
 
 
 def test_workspace_without_policies_is_untouched(client, fake_openai, api_key, other_workspace):
@@ -234,3 +295,18 @@ def test_prompt_hits_reach_a_stream_in_its_header_and_final_usage_chunk(client, 
         chunks = list(raw.parse())
     assert chunks[-1].model_extra["firewall"][0]["rule"] == "emails"
     assert fake_openai.requests[-1].body["messages"][0]["content"] == "hi [EMAIL_1]"
+
+
+def test_response_scope_block_ends_a_responses_stream_with_an_error_event(client, fake_openai, api_key):
+    policy(api_key.workspace, block_aws(scopes=("response",)))
+    fake_openai.reply = f"Sure. The key is {AWS} as requested."
+    events = []
+    try:
+        for event in client.responses.create(model="gpt-4o-mini", input="key?", stream=True):
+            events.append(event)
+    except openai.APIError as exc:  # the SDK may raise on the error event instead of yielding it
+        events.append(exc)
+    dumped = json.dumps([e.model_dump() if hasattr(e, "model_dump") else str(e) for e in events])
+    assert "AKIA" not in dumped
+    assert "Blocked by firewall rule 'no aws keys'" in dumped
+    assert not any(getattr(e, "type", "") == "response.completed" for e in events)
