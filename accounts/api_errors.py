@@ -9,6 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import AccountsError
 from billing.errors import BillingError, BillingErrorCode
+from firewall.rules import FirewallError
 
 
 def exception_handler(exc, context):
@@ -17,6 +18,9 @@ def exception_handler(exc, context):
     if isinstance(exc, BillingError):
         status_code = 503 if exc.code is BillingErrorCode.PAYMENTS_NOT_CONFIGURED else 400
         return Response({"error": {"type": str(exc.code), "message": exc.message}}, status=status_code)
+    if isinstance(exc, FirewallError):
+        error = {"type": "invalid_request_error", "message": str(exc), "param": exc.field}
+        return Response({"error": error}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -16,4 +16,5 @@ urlpatterns = [
     path("billing/ledger", billing_api.LedgerView.as_view(), name="manage-billing-ledger"),
     path("billing/checkout", billing_api.CheckoutView.as_view(), name="manage-billing-checkout"),
     path("", include("routing_rules.api_urls")),
+    path("firewall/", include("firewall.api_urls")),
 ]

@@ -56,6 +56,7 @@ class CallContext:
     force_translate: bool = False
     event_filters: list[Callable[[list[Event]], list[Event]]] = field(default_factory=list)
     response_transforms: list[Callable[[CanonicalResponse], CanonicalResponse]] = field(default_factory=list)
+    firewall: Any = None  # firewall.hooks.Guard when the response scope has rules
     # Billing (billing.stages): the call's reservation and price state, its
     # cost once known, and a count of streamed delta events (the basis of an
     # estimate when a stream is cut before upstream reports usage).

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from billing import idempotency
 from billing import stages as billing
+from firewall import hooks as firewall
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
@@ -91,6 +92,7 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         if (replay := await idempotency.begin(ctx, request.body)) is not None:  # billing: Idempotency-Key
             return replay
         await billing.limit(ctx)  # billing: rate limits (429)
+        await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
         catalog = await get_catalog()
         routed = await route_call(ctx, creq, catalog)
         await billing.reserve(ctx, routed.attempts[:MAX_ATTEMPTS])  # billing: hold the worst case (402)
@@ -227,6 +229,7 @@ def response_extras(ctx: CallContext) -> dict[str, Any]:
     extras = {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
     if "routing_mode" in ctx.extra:  # which auto mode chose the deployment
         extras["routing_mode"] = ctx.extra["routing_mode"]
+    extras.update(firewall.extras(ctx))
     return extras | billing.response_extras(ctx)  # billing: "cost" (charged, USD)
 
 
@@ -288,6 +291,7 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
     add_headers(response, billing.response_headers(ctx))  # billing: x-junction-cost, rate limits
+    firewall.set_header(ctx, response)
     ctx.finish()
     return response
 
@@ -304,6 +308,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
         ) from None
     usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
     ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
+    body = firewall.screen_json_body(ctx, body, decoded)  # response scope
     return billing.splice_usage(splice_fields(body, response_extras(ctx)), billing.usage_extras(ctx))
 
 
@@ -317,6 +322,7 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Stream
     response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["x-request-id"] = ctx.request_id
     add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
+    firewall.set_header(ctx, response)
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
