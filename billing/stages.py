@@ -60,6 +60,7 @@ logger = logging.getLogger("junction.billing")
 IMAGE_TOKENS_UPPER = 3_000
 FILE_TOKENS_UPPER = 25_000
 MESSAGE_OVERHEAD_TOKENS = 8
+BODY_SLACK_TOKENS = 256
 
 
 @dataclass(slots=True)
@@ -88,11 +89,14 @@ def _state(ctx: CallContext) -> CallBilling:
 # ------------------------------------------------------------- estimates
 
 
-def input_token_bounds(req: CanonicalRequest) -> tuple[int, int]:
+def input_token_bounds(req: CanonicalRequest, body_size: int | None = None) -> tuple[int, int]:
     """(upper bound, estimate) of the input tokens. Every token is at least one
-    byte of the encoded request, so the encoded size bounds the text; images
-    and files given by reference get a fixed allowance."""
-    size = len(msgspec.json.encode(req.raw)) if req.raw else 0
+    byte of the encoded request, so the request's size bounds the text (with
+    slack for a firewall mask that lengthens it); images and files given by
+    reference get a fixed allowance."""
+    if body_size is None:
+        body_size = len(msgspec.json.encode(req.raw)) if req.raw else 0
+    size = body_size + body_size // 20 + BODY_SLACK_TOKENS
     extra = 0
     for item in req.items:
         if isinstance(item, Message):
@@ -102,7 +106,7 @@ def input_token_bounds(req: CanonicalRequest) -> tuple[int, int]:
                     extra += IMAGE_TOKENS_UPPER
                 elif isinstance(part, FilePart) and part.file_id:
                     extra += FILE_TOKENS_UPPER
-    return size + extra, math.ceil(size / 4) + extra
+    return size + extra, math.ceil(body_size / 4) + extra
 
 
 def max_output_tokens(req: CanonicalRequest, model: ModelInfo) -> int:
@@ -131,12 +135,12 @@ def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: in
 # ----------------------------------------------------------------- limit
 
 
-async def limit(ctx: CallContext) -> None:
+async def limit(ctx: CallContext, *, body_size: int | None = None) -> None:
     """Rate limits from the cached principal; 429 with ``Retry-After`` when over."""
     principal, req = ctx.principal, ctx.request
     assert principal is not None and req is not None
     state = _state(ctx)
-    state.input_upper, state.input_estimate = input_token_bounds(req)
+    state.input_upper, state.input_estimate = input_token_bounds(req, body_size)
     if not (principal.rpm_limit or principal.tpm_limit or principal.max_concurrency):
         return
     tokens = state.input_estimate + (req.max_output_tokens or 0)

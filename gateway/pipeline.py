@@ -91,7 +91,7 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         ctx.attach(creq)
         if (replay := await idempotency.begin(ctx, request.body)) is not None:  # billing: Idempotency-Key
             return replay
-        await billing.limit(ctx)  # billing: rate limits (429)
+        await billing.limit(ctx, body_size=len(request.body))  # billing: rate limits (429)
         await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
         catalog = await get_catalog()
         routed = await route_call(ctx, creq, catalog)
