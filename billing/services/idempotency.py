@@ -8,9 +8,13 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import IdempotencyRecord, IdempotencyStatus
+
+# Longer than any call can run (UPSTREAM_READ_TIMEOUT is per read; streams end well before).
+ABANDONED_AFTER = timedelta(minutes=30)
 
 
 class ClaimOutcome(StrEnum):
@@ -41,8 +45,10 @@ def idempotency_claim(
     now: datetime | None = None,
 ) -> Claim:
     now = now or timezone.now()
-    IdempotencyRecord.objects.filter(
-        workspace_id=workspace_id, key=key, created_at__lt=now - idempotency_window()
+    # Expired records, and claims a crashed process never finished, free their key.
+    IdempotencyRecord.objects.filter(workspace_id=workspace_id, key=key).filter(
+        Q(created_at__lt=now - idempotency_window())
+        | Q(status=IdempotencyStatus.RUNNING, created_at__lt=now - ABANDONED_AFTER)
     ).delete()
     try:
         with transaction.atomic():

@@ -104,3 +104,24 @@ def test_streamed_call_marks_its_key_used(junction, api_key, fake_openai, priced
         time.sleep(0.02)
     again = post(junction, api_key, body, "abc-5")
     assert again.status_code == 409 and len(fake_openai.requests) == 1
+
+
+def test_expired_and_abandoned_claims_free_their_key(workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services.idempotency import ClaimOutcome, idempotency_claim
+
+    def claim(request_id: str, now=None):
+        return idempotency_claim(
+            workspace_id=workspace.pk, key="k", body_sha256="h", request_id=request_id, stream=False, now=now
+        ).outcome
+
+    assert claim("req_1") is ClaimOutcome.CLAIMED
+    assert claim("req_2") is ClaimOutcome.RUNNING
+    # A claim whose process died is reclaimable after a while; a finished one after 24 h.
+    assert claim("req_3", now=timezone.now() + timedelta(hours=1)) is ClaimOutcome.CLAIMED
+    IdempotencyRecord.objects.update(status="done", response_body=b"{}")
+    assert claim("req_4", now=timezone.now() + timedelta(hours=2)) is ClaimOutcome.DONE
+    assert claim("req_5", now=timezone.now() + timedelta(hours=26)) is ClaimOutcome.CLAIMED
