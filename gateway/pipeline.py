@@ -24,6 +24,7 @@ from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_crede
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
 from gateway.http import upstream_client
+from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
@@ -81,7 +82,9 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
 async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str) -> HttpResponse:
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     try:
-        ctx.principal = await authenticate(bearer_token(ctx.headers))
+        # Anthropic's SDK sends its key as ``x-api-key``.
+        allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
+        ctx.principal = await authenticate(bearer_token(ctx.headers, allow_x_api_key=allow_x_api_key))
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
@@ -133,8 +136,10 @@ class Plan:
 
 
 def same_wire(kind: str, dialect: Dialect) -> bool:
-    return (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES)) or (
-        kind == "openai_compatible" and dialect is Dialect.CHAT
+    return (
+        (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES))
+        or (kind == "openai_compatible" and dialect is Dialect.CHAT)
+        or (kind == "anthropic" and dialect is Dialect.MESSAGES)
     )
 
 
@@ -145,6 +150,15 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
+    if same_wire(kind, dialect) and not ctx.force_translate and kind == "anthropic":
+        upstream = anthropic_wire.passthrough_request(
+            body=ctx.request.raw,
+            upstream_model=deployment.upstream_model,
+            base_url=creds.base_url,
+            api_key=creds.api_key,
+            headers=ctx.request.passthrough_headers,
+        )
+        return Plan(upstream=upstream, adapter=anthropic_wire, passthrough=True)
     if same_wire(kind, dialect) and not ctx.force_translate:
         upstream = openai_wire.passthrough_request(
             dialect=dialect,
@@ -274,8 +288,11 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
             f"Upstream provider '{ctx.provider}' sent invalid JSON.",
             provider=ctx.provider,
         ) from None
-    usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
-    ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
+    raw_usage = decoded.get("usage") if isinstance(decoded, dict) else None
+    if ctx.request.dialect is Dialect.MESSAGES:
+        ctx.usage = anthropic_wire.usage_from(raw_usage)
+    else:
+        ctx.usage = openai_wire.USAGE_PARSERS[ctx.request.dialect](raw_usage)
     return splice_fields(body, response_extras(ctx))
 
 
@@ -299,6 +316,13 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
     assert ctx.request is not None
     dialect = ctx.request.dialect
     client_wants_usage = ctx.request.include_usage
+    if dialect is Dialect.MESSAGES:
+
+        def on_usage(usage: Usage) -> dict[str, Any]:
+            ctx.usage = usage
+            return response_extras(ctx)
+
+        return anthropic_wire.passthrough_rewriter(on_usage)
 
     def rewrite(ev: SSEEvent) -> bytes | None:
         if b'"usage"' not in ev.raw or ev.data == "[DONE]":
