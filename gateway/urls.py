@@ -7,6 +7,8 @@ from gateway import views
 urlpatterns = [
     path("chat/completions", views.chat_completions),
     path("responses", views.create_response),
+    path("messages", views.create_message),
+    path("messages/count_tokens", views.count_message_tokens),
     path("models", views.list_models),
     path("models/<path:model_id>", views.retrieve_model),
 ]

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from gateway import pipeline
+from gateway import count_tokens, pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
-from gateway.dialects import chat, responses
+from gateway.dialects import chat, messages, responses
 from gateway.errors import ErrorType, GatewayError
 
 
@@ -24,6 +24,18 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def create_response(request: HttpRequest) -> HttpResponse:
     return await pipeline.model_call(request, dialect=responses, endpoint="responses")
+
+
+@csrf_exempt
+@require_POST
+async def create_message(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=messages, endpoint="messages")
+
+
+@csrf_exempt
+@require_POST
+async def count_message_tokens(request: HttpRequest) -> HttpResponse:
+    return await count_tokens.count_tokens(request)
 
 
 def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:
