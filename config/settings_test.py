@@ -14,6 +14,10 @@ API_KEY_LOCAL_TTL = 0.5
 CATALOG_TTL = 0.0
 REQUEST_LOG_FLUSH_INTERVAL = 0.05
 
+# No pool in tests: the test database must be droppable at the end of the run.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: live-server threads and helper processes share it.
     DATABASES["default"]["TEST"] = {

@@ -1,9 +1,16 @@
 from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from gateway import urls as gateway_urls
 
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
 urlpatterns = [
+    path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("v1/", include(gateway_urls)),

@@ -9,14 +9,19 @@ import httpx
 from django.conf import settings
 
 
+def upstream_timeout() -> httpx.Timeout:
+    """Read per request, so a settings change applies without a new client."""
+    return httpx.Timeout(
+        connect=settings.UPSTREAM_CONNECT_TIMEOUT,
+        read=settings.UPSTREAM_READ_TIMEOUT,
+        write=settings.UPSTREAM_READ_TIMEOUT,
+        pool=settings.UPSTREAM_CONNECT_TIMEOUT,
+    )
+
+
 def _new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=settings.UPSTREAM_CONNECT_TIMEOUT,
-            read=settings.UPSTREAM_READ_TIMEOUT,
-            write=settings.UPSTREAM_READ_TIMEOUT,
-            pool=settings.UPSTREAM_CONNECT_TIMEOUT,
-        ),
+        timeout=upstream_timeout(),
         limits=httpx.Limits(
             max_connections=settings.UPSTREAM_MAX_CONNECTIONS,
             max_keepalive_connections=settings.UPSTREAM_MAX_CONNECTIONS,

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger("junction.logs")
 
@@ -58,7 +58,7 @@ class RequestLogWriter:
                 break
             if self._queue.empty():
                 self._idle.set()
-        close_old_connections()
+        connections.close_all()  # this thread's connections only
 
     def _take(self, batch_size: int, interval: float) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []

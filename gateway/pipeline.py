@@ -23,7 +23,7 @@ from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
-from gateway.http import upstream_client
+from gateway.http import upstream_client, upstream_timeout
 from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
@@ -190,7 +190,9 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
     provider = deployment.provider.slug
     upstream = plan.upstream
     client = upstream_client()
-    req = client.build_request("POST", upstream.url, content=upstream.body, headers=upstream.headers)
+    req = client.build_request(
+        "POST", upstream.url, content=upstream.body, headers=upstream.headers, timeout=upstream_timeout()
+    )
     try:
         resp = await client.send(req, stream=True)
     except httpx.TimeoutException:

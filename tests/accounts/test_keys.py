@@ -1,0 +1,80 @@
+"""API keys: hashed at rest, shown once, cached on the hot path, scoped to their workspace."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from django.core.management import call_command
+from django.db import connection
+
+from accounts.models import ApiKey, Membership, Workspace
+from accounts.services import api_key_create
+from gateway.auth import authenticate
+from tests.conftest import make_key
+
+
+def test_secret_is_nowhere_in_the_database(workspace):
+    _, secret = api_key_create(workspace=workspace, name="ci")
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                assert not any(isinstance(v, str) and secret in v for v in row), table
+                assert not any(isinstance(v, str) and secret.split("_")[-1] in v for v in row), table
+
+
+def test_cached_key_lookup_makes_no_query(api_key, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        async_to_sync(authenticate)(api_key.secret)
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            principal = async_to_sync(authenticate)(api_key.secret)
+    assert principal.workspace_id == api_key.workspace.pk
+
+
+def test_commands_provision_a_tenant(db, capsys):
+    call_command("create_workspace", "acme", "--owner", "Owner@Acme.test")
+    ws = Workspace.objects.get(slug="acme")
+    membership = Membership.objects.get(workspace=ws)
+    assert membership.role == "owner" and membership.user.email == "owner@acme.test"
+    assert not membership.user.has_usable_password()
+    capsys.readouterr()
+    call_command("create_api_key", "acme", "--name", "prod")
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    key = ApiKey.objects.get(workspace=ws)
+    assert secret.startswith(key.prefix) and key.scope == "inference" and key.name == "prod"
+    assert async_to_sync(authenticate)(secret).workspace_slug == "acme"
+    call_command("revoke_api_key", key.prefix)
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_management_api_is_scoped_to_the_keys_workspace(manage_client, workspace, other_workspace):
+    sentinel = make_key(other_workspace, name="SENTINEL-OTHER")
+    mine = make_key(workspace, name="mine")
+    resp = manage_client.get("/api/manage/keys")
+    assert resp.status_code == 200
+    prefixes = {k["prefix"] for k in resp.json()}
+    assert mine.prefix in prefixes and sentinel.prefix not in prefixes
+    assert "SENTINEL-OTHER" not in resp.content.decode()
+    # Revoking another workspace's key by prefix is a 404, and changes nothing.
+    resp = manage_client.post(f"/api/manage/keys/{sentinel.prefix}/revoke")
+    assert resp.status_code == 404
+    assert ApiKey.objects.get(pk=sentinel.pk).revoked_at is None
+
+
+def test_management_api_creates_a_key_and_shows_the_secret_once(manage_client):
+    resp = manage_client.post("/api/manage/keys", {"name": "new"}, format="json")
+    assert resp.status_code == 201
+    secret = resp.json()["secret"]
+    listed = manage_client.get("/api/manage/keys").content.decode()
+    assert secret not in listed
+
+
+def test_inference_key_cannot_use_management_api(api_key):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    assert api.get("/api/manage/keys").status_code == 403
+    api.credentials(HTTP_AUTHORIZATION="Bearer jk_wrong")
+    assert api.get("/api/manage/keys").status_code == 401

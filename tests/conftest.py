@@ -1,0 +1,127 @@
+"""Root fixtures: workspaces and keys, the live Junction server, fake upstreams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+
+from accounts.models import KeyScope, Workspace
+from accounts.services import api_key_create
+from gateway.auth import key_cache
+from gateway.catalog.services import catalog_sync
+from gateway.catalog.snapshot import invalidate_catalog
+from gateway.logs import request_logs
+from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.live import LiveServer
+
+
+@dataclass
+class Key:
+    workspace: Workspace
+    secret: str
+    prefix: str
+    pk: int
+
+
+def make_key(workspace: Workspace, scope: str = KeyScope.INFERENCE, **kwargs) -> Key:
+    key, secret = api_key_create(workspace=workspace, scope=scope, **kwargs)
+    return Key(workspace=workspace, secret=secret, prefix=key.prefix, pk=key.pk)
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return MembershipFactory().workspace
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return MembershipFactory(workspace=WorkspaceFactory(slug="other-ws")).workspace
+
+
+@pytest.fixture
+def api_key(workspace) -> Key:
+    return make_key(workspace)
+
+
+@pytest.fixture
+def admin_key(workspace) -> Key:
+    return make_key(workspace, scope=KeyScope.ADMIN)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches() -> Iterator[None]:
+    key_cache.clear()
+    invalidate_catalog()
+    yield
+    key_cache.clear()
+    invalidate_catalog()
+    if django_settings.REDIS_URL:
+        cache.clear()
+
+
+@pytest.fixture
+def catalog(transactional_db) -> None:
+    catalog_sync(path=Path(django_settings.CATALOG_FILE))
+    invalidate_catalog()
+
+
+# ---------------------------------------------------------------- servers
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[tuple[FakeOpenAI, LiveServer]]:
+    fake = FakeOpenAI()
+    server = LiveServer(fake).start()
+    yield fake, server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server, settings) -> FakeOpenAI:
+    """The fake OpenAI upstream, configured as the platform's openai provider."""
+    fake, server = fake_openai_server
+    fake.reset()
+    creds = {slug: dict(v) for slug, v in settings.PROVIDER_CREDENTIALS.items()}
+    creds["openai"] = {"api_key": "sk-platform-test", "base_url": f"{server.url}/v1"}
+    settings.PROVIDER_CREDENTIALS = creds
+    return fake
+
+
+@pytest.fixture(scope="session")
+def junction_server() -> Iterator[LiveServer]:
+    from config.asgi import application
+
+    server = LiveServer(application).start()
+    yield server
+    server.stop()
+    request_logs.stop()
+
+
+@pytest.fixture
+def junction(junction_server, transactional_db, catalog) -> Iterator[LiveServer]:
+    """The live Junction server, with the catalog loaded; logs drained after the test."""
+    yield junction_server
+    request_logs.flush()
+
+
+@pytest.fixture
+def client(junction, api_key) -> openai.OpenAI:
+    """The official OpenAI SDK pointed at Junction with a fresh inference key."""
+    return openai.OpenAI(api_key=api_key.secret, base_url=f"{junction.url}/v1", max_retries=0, timeout=20)
+
+
+@pytest.fixture
+def manage_client(admin_key):
+    """A DRF client on the management API with the workspace's admin key."""
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {admin_key.secret}")
+    return api

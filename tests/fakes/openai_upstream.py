@@ -1,0 +1,371 @@
+"""A fake OpenAI upstream speaking the real wire format: Chat Completions and
+Responses, JSON and SSE (``data:`` lines, ``event:`` names, ``[DONE]``),
+OpenAI's error bodies and headers.
+
+Behaviour is chosen by markers in the last user text, so a test states what
+it wants in the prompt itself:
+
+``[[429]]``, ``[[500]]``, ``[[503]]``  an error answer with that status
+``[[ctx]]``                          400 ``context_length_exceeded``
+``[[slow]]``                         sleep before answering (timeouts)
+``[[cut]]``                          a stream that breaks after two chunks
+``[[hold]]``                         a stream that waits for ``release`` after its first chunk
+``[[tool]]``                         a function call to the first declared tool
+Streams are written in ``split``-byte pieces to exercise reassembly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+REPLY = "Hello from the fake upstream! héllo 🌍 done."
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeOpenAI:
+    split: int = 5
+    reply: str = REPLY
+    slow_seconds: float = 3.0
+    requests: list[Recorded] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.release.clear()
+        self.split = 5
+        self.reply = REPLY
+
+    # ------------------------------------------------------------------ ASGI
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        body = json.loads(raw or b"{}")
+        path = scope["path"]
+        self.requests.append(Recorded(path=path, headers=headers, body=body))
+        text = _last_user_text(body)
+        for status in (429, 500, 503):
+            if f"[[{status}]]" in text:
+                extra = [(b"retry-after", b"7")] if status == 429 else []
+                kind = "rate_limit_exceeded" if status == 429 else "server_error"
+                return await _json(
+                    send,
+                    status,
+                    {"error": {"message": f"fake {status}", "type": kind, "param": None, "code": kind}},
+                    extra,
+                )
+        if "[[ctx]]" in text:
+            return await _json(
+                send,
+                400,
+                {
+                    "error": {
+                        "message": "This model's maximum context length is 128000 tokens.",
+                        "type": "invalid_request_error",
+                        "param": "messages",
+                        "code": "context_length_exceeded",
+                    }
+                },
+            )
+        if "[[slow]]" in text:
+            await asyncio.sleep(self.slow_seconds)
+        if path.endswith("/chat/completions"):
+            return await self._chat(send, body, text)
+        if path.endswith("/responses"):
+            return await self._responses(send, body, text)
+        return await _json(
+            send,
+            404,
+            {
+                "error": {
+                    "message": f"Unknown path {path}",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
+
+    # ------------------------------------------------------------------ chat
+
+    async def _chat(self, send: Any, body: dict[str, Any], text: str) -> None:
+        model = body.get("model", "")
+        usage = {
+            "prompt_tokens": 12,
+            "completion_tokens": 9,
+            "total_tokens": 21,
+            "prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        }
+        tool = _first_tool(body)
+        call = None
+        if "[[tool]]" in text and tool:
+            call = {
+                "id": "call_fake1",
+                "type": "function",
+                "function": {"name": tool, "arguments": '{"city": "Paris"}'},
+            }
+        if not body.get("stream"):
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": None if call else self.reply,
+                "refusal": None,
+                "annotations": [],
+            }
+            if call:
+                message["tool_calls"] = [call]
+            return await _json(
+                send,
+                200,
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": message,
+                            "logprobs": None,
+                            "finish_reason": "tool_calls" if call else "stop",
+                        }
+                    ],
+                    "usage": usage,
+                    "service_tier": "default",
+                    "system_fingerprint": "fp_fake",
+                },
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            out = {
+                **base,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+            if include_usage:
+                out["usage"] = None
+            return out
+
+        events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+        if call:
+            events.append(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": tool, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
+            for piece in ('{"city"', ': "Par', 'is"}'):
+                events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+            events.append(chunk({}, "tool_calls"))
+        else:
+            for word in _words(self.reply):
+                events.append(chunk({"content": word}))
+            events.append(chunk({}, "stop"))
+        if include_usage:
+            events.append({**base, "choices": [], "usage": usage})
+        frames = [b"data: " + json.dumps(e, ensure_ascii=False).encode() + b"\n\n" for e in events]
+        frames.append(b"data: [DONE]\n\n")
+        await self._stream(send, frames, text)
+
+    # ------------------------------------------------------------- responses
+
+    async def _responses(self, send: Any, body: dict[str, Any], text: str) -> None:
+        model = body.get("model", "")
+        usage = {
+            "input_tokens": 14,
+            "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 11,
+            "output_tokens_details": {"reasoning_tokens": 3},
+            "total_tokens": 25,
+        }
+        created = int(time.time())
+        message = {
+            "id": "msg_fake",
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": self.reply, "annotations": []}],
+        }
+        response = {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": created,
+            "status": "completed",
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": None,
+            "model": model,
+            "output": [message],
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None},
+            "store": False,
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": usage,
+            "user": None,
+            "metadata": {},
+        }
+        if not body.get("stream"):
+            return await _json(send, 200, response)
+        in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
+        item_open = {**message, "status": "in_progress", "content": []}
+        part_open = {"type": "output_text", "text": "", "annotations": []}
+        seq = 0
+        frames: list[bytes] = []
+
+        def emit(kind: str, payload: dict[str, Any]) -> None:
+            nonlocal seq
+            data = {"type": kind, "sequence_number": seq, **payload}
+            seq += 1
+            frames.append(
+                f"event: {kind}\ndata: ".encode() + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+            )
+
+        emit("response.created", {"response": in_progress})
+        emit("response.in_progress", {"response": in_progress})
+        emit("response.output_item.added", {"output_index": 0, "item": item_open})
+        emit(
+            "response.content_part.added",
+            {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "part": part_open},
+        )
+        for word in _words(self.reply):
+            emit(
+                "response.output_text.delta",
+                {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "delta": word, "logprobs": []},
+            )
+        emit(
+            "response.output_text.done",
+            {
+                "item_id": "msg_fake",
+                "output_index": 0,
+                "content_index": 0,
+                "text": self.reply,
+                "logprobs": [],
+            },
+        )
+        emit(
+            "response.content_part.done",
+            {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "part": message["content"][0]},
+        )
+        emit("response.output_item.done", {"output_index": 0, "item": message})
+        emit("response.completed", {"response": response})
+        await self._stream(send, frames, text)
+
+    # ---------------------------------------------------------------- stream
+
+    async def _stream(self, send: Any, frames: list[bytes], text: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream; charset=utf-8")],
+            }
+        )
+        if "[[cut]]" in text:
+            frames = frames[:2]
+        for i, frame in enumerate(frames):
+            for start in range(0, len(frame), self.split):
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": frame[start : start + self.split],
+                        "more_body": True,
+                    }
+                )
+            if i == 0 and "[[hold]]" in text:
+                await asyncio.to_thread(self.release.wait, 10)
+        if "[[cut]]" in text:
+            raise RuntimeError("fake upstream cuts the stream")  # uvicorn drops the connection mid-body
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _json(
+    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _first_tool(body: dict[str, Any]) -> str | None:
+    for tool in body.get("tools") or []:
+        if tool.get("type") == "function":
+            return (tool.get("function") or tool).get("name")
+    return None
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    texts: list[str] = []
+    for msg in body.get("messages") or []:
+        texts.append(_text(msg.get("content")))
+    inp = body.get("input")
+    if isinstance(inp, str):
+        texts.append(inp)
+    elif isinstance(inp, list):
+        for item in inp:
+            if isinstance(item, dict):
+                texts.append(_text(item.get("content")))
+    return texts[-1] if texts else ""
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
