@@ -34,6 +34,9 @@ DIALECT = Dialect.MESSAGES
 PROVIDER = "anthropic"
 _ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 _EFFORTS = ("low", "medium", "high", "xhigh", "max")
+# Reasoning state of another provider, carried in a thinking block's signature.
+SIGNATURE_PREFIX = "junction:"
+_OPAQUE_AS_ENCRYPTED = ("openai",)  # providers whose state is ``encrypted_content``
 
 
 def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
@@ -197,13 +200,7 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
             )
         elif kind == "thinking" and role is Role.ASSISTANT:
             flush()
-            items.append(
-                Reasoning(
-                    summary=[str(block.get("thinking") or "")],
-                    signature=block.get("signature"),
-                    provider=PROVIDER,
-                )
-            )
+            items.append(reasoning_item(str(block.get("thinking") or ""), block.get("signature")))
         elif kind == "redacted_thinking" and role is Role.ASSISTANT:
             flush()
             items.append(Reasoning(encrypted_content=block.get("data"), redacted=True, provider=PROVIDER))
@@ -213,6 +210,15 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
             )
     flush()
     return items
+
+
+def reasoning_item(thinking: str, signature: Any) -> Reasoning:
+    if isinstance(signature, str) and signature.startswith(SIGNATURE_PREFIX):
+        provider, _, state = signature.removeprefix(SIGNATURE_PREFIX).partition(":")
+        if provider in _OPAQUE_AS_ENCRYPTED:
+            return Reasoning(summary=[thinking], encrypted_content=state, provider=provider)
+        return Reasoning(summary=[thinking], signature=state, provider=provider)
+    return Reasoning(summary=[thinking], signature=signature, provider=PROVIDER)
 
 
 def _source_url(source: Any, param: str) -> str:

@@ -30,6 +30,7 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
+from gateway.dialects.messages.decode import SIGNATURE_PREFIX
 from gateway.dialects.messages.errors import encode_stream_error
 from gateway.sse import encode_event
 
@@ -74,13 +75,24 @@ def _tool_input(arguments: str) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
+def wire_signature(provider: str | None, signature: str | None, encrypted: str | None) -> str:
+    """A thinking block's ``signature``. Another provider's opaque reasoning
+    state travels as ``junction:<provider>:<state>`` so that it finds its way
+    back to that provider on the next turn (see ``decode.reasoning_item``)."""
+    state = signature or encrypted or ""
+    if provider in (None, "anthropic") or not state:
+        return state
+    return f"{SIGNATURE_PREFIX}{provider}:{state}"
+
+
 def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:
-    if item.redacted:
+    if item.redacted and item.provider in (None, "anthropic"):
         return {"type": "redacted_thinking", "data": item.encrypted_content or ""}
     text = item.text if item.text is not None else "".join(item.summary)
-    if not text and item.signature is None:
+    signature = wire_signature(item.provider, item.signature, item.encrypted_content)
+    if not text and not signature:
         return None
-    return {"type": "thinking", "thinking": text, "signature": item.signature or ""}
+    return {"type": "thinking", "thinking": text, "signature": signature}
 
 
 def content_blocks(resp: CanonicalResponse) -> list[dict[str, Any]]:
@@ -262,7 +274,7 @@ class StreamEncoder:
         return _event("content_block_delta", data)
 
     def _reasoning_done(self, event: ReasoningDone) -> bytes:
-        if event.redacted:
+        if event.redacted and event.provider in (None, "anthropic"):
             block = {"type": "redacted_thinking", "data": event.encrypted_content or ""}
             return self._close() + self._open_block("redacted_thinking", block) + self._close()
         if self._open is None or self._open[0] != "thinking":
