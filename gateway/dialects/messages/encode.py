@@ -277,14 +277,15 @@ class StreamEncoder:
         if event.redacted and event.provider in (None, "anthropic"):
             block = {"type": "redacted_thinking", "data": event.encrypted_content or ""}
             return self._close() + self._open_block("redacted_thinking", block) + self._close()
+        signature = wire_signature(event.provider, event.signature, event.encrypted_content)
         if self._open is None or self._open[0] != "thinking":
-            if not event.signature:
+            if not signature:
                 return b""
             out = self._close() + self._open_block(
                 "thinking", {"type": "thinking", "thinking": "", "signature": ""}
             )
         else:
             out = b""
-        if event.signature:
-            out += self._delta({"type": "signature_delta", "signature": event.signature})
+        if signature:
+            out += self._delta({"type": "signature_delta", "signature": signature})
         return out + self._close()

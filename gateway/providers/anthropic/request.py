@@ -54,7 +54,7 @@ def build_request(
         body["system"] = system
     max_tokens = req.max_output_tokens
     thinking = _thinking(req)
-    if thinking is not None and thinking.get("type") == "enabled":
+    if thinking is not None and thinking.get("type") == "enabled" and req.dialect is not Dialect.MESSAGES:
         budget = int(thinking["budget_tokens"])
         if max_tokens is None:
             max_tokens = max(default_max_tokens(upstream_model), budget + FALLBACK_MAX_TOKENS)
@@ -70,6 +70,7 @@ def build_request(
             thinking = {**thinking, "budget_tokens": budget}
     if thinking is not None:
         body["thinking"] = thinking
+    # A Messages caller always sends max_tokens and its own thinking budget: both go as given.
     body["max_tokens"] = max_tokens if max_tokens is not None else default_max_tokens(upstream_model)
     _apply_tools(req, body)
     _apply_output_format(req, body)
