@@ -9,6 +9,7 @@ import anthropic
 import httpx
 import pytest
 
+from gateway import pipeline
 from gateway.providers import provider_adapter
 from tests.fakes import anthropic_upstream, gemini_upstream
 from tests.helpers import wait_for_logs
@@ -29,18 +30,22 @@ SCHEMA = {
 
 UPSTREAMS = {
     "anthropic": ("claude-haiku-4-5", "fake_anthropic"),
+    # The same upstream through the translation path (what a response-rewriting stage forces).
+    "anthropic-translated": ("claude-haiku-4-5", "fake_anthropic"),
     "gemini": ("gemini-2.5-flash", "fake_gemini"),
     "openai": ("gpt-4o-mini", "fake_openai"),
 }
 
 
 @pytest.fixture(params=list(UPSTREAMS))
-def upstream(request):
+def upstream(request, monkeypatch):
     name = request.param
     if name == "openai" and provider_adapter("openai") is None:
         pytest.skip("the openai translation adapter is not on this branch yet")
+    if name == "anthropic-translated":
+        monkeypatch.setattr(pipeline, "same_wire", lambda kind, dialect: False)
     model, fixture = UPSTREAMS[name]
-    return name, model, request.getfixturevalue(fixture)
+    return name.removesuffix("-translated"), model, request.getfixturevalue(fixture)
 
 
 def _create(claude: anthropic.Anthropic, stream: bool, **kwargs) -> anthropic.types.Message:
