@@ -137,8 +137,8 @@ class Plan:
 
 def same_wire(kind: str, dialect: Dialect) -> bool:
     return (
-        (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES))
-        or (kind == "openai_compatible" and dialect is Dialect.CHAT)
+        (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES, Dialect.EMBEDDINGS))
+        or (kind == "openai_compatible" and dialect in (Dialect.CHAT, Dialect.EMBEDDINGS))
         or (kind == "anthropic" and dialect is Dialect.MESSAGES)
     )
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("responses", views.create_response),
     path("messages", views.create_message),
     path("messages/count_tokens", views.count_message_tokens),
+    path("embeddings", views.create_embeddings),
     path("models", views.list_models),
     path("models/<path:model_id>", views.retrieve_model),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gateway import count_tokens, pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
-from gateway.dialects import chat, messages, responses
+from gateway.dialects import chat, embeddings, messages, responses
 from gateway.errors import ErrorType, GatewayError
 
 
@@ -36,6 +36,12 @@ async def create_message(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def count_message_tokens(request: HttpRequest) -> HttpResponse:
     return await count_tokens.count_tokens(request)
+
+
+@csrf_exempt
+@require_POST
+async def create_embeddings(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=embeddings, endpoint="embeddings")
 
 
 def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:

@@ -81,7 +81,11 @@ def usage_from_responses(usage: Any) -> Usage | None:
     )
 
 
-USAGE_PARSERS = {Dialect.CHAT: usage_from_chat, Dialect.RESPONSES: usage_from_responses}
+USAGE_PARSERS = {
+    Dialect.CHAT: usage_from_chat,
+    Dialect.RESPONSES: usage_from_responses,
+    Dialect.EMBEDDINGS: usage_from_chat,  # {"prompt_tokens", "total_tokens"}
+}
 
 
 def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: str) -> GatewayError:

@@ -17,7 +17,9 @@ Streams are written in ``split``-byte pieces to exercise reassembly.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -92,6 +94,8 @@ class FakeOpenAI:
             return await self._chat(send, body, text)
         if path.endswith("/responses"):
             return await self._responses(send, body, text)
+        if path.endswith("/embeddings"):
+            return await self._embeddings(send, body)
         return await _json(
             send,
             404,
@@ -290,6 +294,29 @@ class FakeOpenAI:
         emit("response.output_item.done", {"output_index": 0, "item": message})
         emit("response.completed", {"response": response})
         await self._stream(send, frames, text)
+
+    # ------------------------------------------------------------ embeddings
+
+    async def _embeddings(self, send: Any, body: dict[str, Any]) -> None:
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = []
+        for i, _ in enumerate(inputs):
+            vector = [0.25, -0.5, float(i)]
+            encoded: Any = vector
+            if body.get("encoding_format") == "base64":
+                encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": encoded})
+        tokens = 3 * len(inputs)
+        return await _json(
+            send,
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
     # ---------------------------------------------------------------- stream
 
