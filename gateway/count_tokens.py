@@ -42,6 +42,8 @@ logger = logging.getLogger("junction.count_tokens")
 CHARS_PER_TOKEN = 4
 TOKENS_PER_ATTACHMENT = 1600
 MESSAGE_OVERHEAD = 4
+# The fields Anthropic's count_tokens accepts (generation settings are not among them).
+COUNTED_FIELDS = ("messages", "system", "tools", "tool_choice", "thinking", "output_config", "mcp_servers")
 
 
 def estimate_input_tokens(req: CanonicalRequest) -> int:
@@ -100,7 +102,7 @@ async def _anthropic_count(
 ) -> dict[str, Any] | None:
     creds = provider_credentials(deployment.provider)
     assert creds is not None
-    out = {k: v for k, v in body.items() if k not in ("max_tokens", "stream", "router_mode", "metadata")}
+    out = {k: v for k, v in body.items() if k in COUNTED_FIELDS}
     out["model"] = deployment.upstream_model
     try:
         resp = await upstream_client().post(

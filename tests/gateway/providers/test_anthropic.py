@@ -473,3 +473,32 @@ def test_upstream_auth_failure_is_a_bad_gateway_not_the_callers_401():
 def test_non_json_error_body():
     err = anthropic.map_error(status=503, body=b"<html>bad gateway</html>", headers={}, provider="anthropic")
     assert err.status == 502 and err.retryable and "bad gateway" in err.raw
+
+
+# ----------------------------------------------------- same-wire pass-through
+
+
+def test_passthrough_rewriter_keeps_bytes_and_merges_extras_at_any_split():
+    from gateway.sse import SSEParser
+
+    data = golden("anthropic_stream_tool.sse")
+    for chunks in [[data], *every_split(data)]:
+        seen: list[Usage] = []
+
+        def on_usage(usage: Usage, seen=seen) -> dict:
+            seen.append(usage)
+            return {"x_request_id": "req_1", "provider": "anthropic"}
+
+        rewrite = anthropic.passthrough_rewriter(on_usage)
+        parser = SSEParser()
+        out = b""
+        for chunk in chunks:
+            out += b"".join(b for b in map(rewrite, parser.feed(chunk)) if b)
+        out += b"".join(b for b in map(rewrite, parser.close()) if b)
+        before = data.partition(b"event: message_delta")[0]
+        assert out.startswith(before)  # every other event is relayed byte for byte
+        assert out.endswith(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+        delta = json.loads(out.split(b"event: message_delta\ndata: ")[1].split(b"\n\n")[0])
+        assert delta["usage"] == {"output_tokens": 89}
+        assert delta["x_request_id"] == "req_1" and delta["provider"] == "anthropic"
+        assert seen == [Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89)]
