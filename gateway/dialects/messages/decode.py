@@ -29,13 +29,14 @@ from gateway.canonical import (
 )
 from gateway.dialects import validate as v
 from gateway.errors import invalid_request
+from gateway.reasoning_state import unpack
 
 DIALECT = Dialect.MESSAGES
 PROVIDER = "anthropic"
 _ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 _EFFORTS = ("low", "medium", "high", "xhigh", "max")
-# Reasoning state of another provider, carried in a thinking block's signature.
-SIGNATURE_PREFIX = "junction:"
+# Reasoning state of another provider rides in a thinking block's signature
+# (``gateway.reasoning_state``); these providers keep it as encrypted_content.
 _OPAQUE_AS_ENCRYPTED = ("openai",)  # providers whose state is ``encrypted_content``
 
 
@@ -213,8 +214,9 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
 
 
 def reasoning_item(thinking: str, signature: Any) -> Reasoning:
-    if isinstance(signature, str) and signature.startswith(SIGNATURE_PREFIX):
-        provider, _, state = signature.removeprefix(SIGNATURE_PREFIX).partition(":")
+    unpacked = unpack(signature) if isinstance(signature, str) else None
+    if unpacked is not None:
+        provider, state = unpacked
         if provider in _OPAQUE_AS_ENCRYPTED:
             return Reasoning(summary=[thinking], encrypted_content=state, provider=provider)
         return Reasoning(summary=[thinking], signature=state, provider=provider)

@@ -30,8 +30,8 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
-from gateway.dialects.messages.decode import SIGNATURE_PREFIX
 from gateway.dialects.messages.errors import encode_stream_error
+from gateway.reasoning_state import pack
 from gateway.sse import encode_event
 
 STOP_REASONS = {
@@ -82,7 +82,7 @@ def wire_signature(provider: str | None, signature: str | None, encrypted: str |
     state = signature or encrypted or ""
     if provider in (None, "anthropic") or not state:
         return state
-    return f"{SIGNATURE_PREFIX}{provider}:{state}"
+    return pack(provider, state)
 
 
 def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from gateway.providers.anthropic.wire import (
 )
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.params import param_name
+from gateway.reasoning_state import state_for
 
 # ----------------------------------------------------------------- request
 
@@ -70,6 +71,8 @@ def build_request(
             thinking = {**thinking, "budget_tokens": budget}
     if thinking is not None:
         body["thinking"] = thinking
+        if thinking.get("type") == "enabled" and req.dialect is not Dialect.MESSAGES:
+            _require_thinking_before_tool_use(req, messages)
     # A Messages caller always sends max_tokens and its own thinking budget: both go as given.
     body["max_tokens"] = max_tokens if max_tokens is not None else default_max_tokens(upstream_model)
     _apply_tools(req, body)
@@ -106,6 +109,30 @@ def passthrough_request(
         headers=api_headers(api_key, headers),
         stream=bool(out.get("stream")),
     )
+
+
+def _require_thinking_before_tool_use(req: CanonicalRequest, messages: list[dict[str, Any]]) -> None:
+    """With thinking on, Anthropic needs the assistant turn that made the
+    pending tool calls to start with its (signed) thinking block. A client
+    that did not send the reasoning back gets this clear 400 up front rather
+    than Anthropic's own."""
+    for turn in reversed(messages):
+        if turn["role"] != "assistant":
+            continue
+        blocks = turn["content"]
+        if any(b["type"] == "tool_use" for b in blocks) and blocks[0]["type"] not in (
+            "thinking",
+            "redacted_thinking",
+        ):
+            name = param_name(req, "reasoning_effort")
+            raise unsupported_parameter(
+                name,
+                PROVIDER,
+                "With reasoning on, Anthropic needs the reasoning of the turn that called the tools sent back "
+                "before the tool results. Chat Completions cannot carry it: send the reasoning items back "
+                "(Responses or Messages API), or omit reasoning on tool-result turns.",
+            )
+        return
 
 
 def _refuse_unsupported(req: CanonicalRequest) -> None:
@@ -324,11 +351,12 @@ def _arguments(call: FunctionCall, param: str) -> Any:
 def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:
     """Thinking goes back only to the provider that signed it; other providers'
     reasoning is their own state and has no Anthropic form."""
-    if item.provider != PROVIDER:
-        return None
-    if item.redacted:
+    if item.redacted and item.provider == PROVIDER:
         return {"type": "redacted_thinking", "data": item.encrypted_content or ""}
-    if item.signature is None:
+    signature = state_for(
+        PROVIDER, signature=item.signature, encrypted_content=item.encrypted_content, owner=item.provider
+    )
+    if signature is None:
         return None
     text = item.text if item.text is not None else "".join(item.summary)
-    return {"type": "thinking", "thinking": text, "signature": item.signature}
+    return {"type": "thinking", "thinking": text, "signature": signature}

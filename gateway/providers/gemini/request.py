@@ -25,6 +25,7 @@ from gateway.canonical import (
 from gateway.errors import invalid_request, unsupported_parameter
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.params import param_name
+from gateway.reasoning_state import state_for
 
 PROVIDER = "gemini"
 # reasoning_effort -> thinkingBudget (tokens). "none" turns thinking off
@@ -187,10 +188,15 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
                     param=param,
                 )
             add("user", {"functionResponse": {"name": name, "response": _tool_response(item)}})
-        elif isinstance(item, Reasoning) and item.provider == PROVIDER and item.signature:
+        elif isinstance(item, Reasoning):
             # Thought text is not sent back (Gemini keeps its own); the
             # signature rides on the next model part, where it came from.
-            pending_signature = item.signature
+            pending_signature = state_for(
+                PROVIDER,
+                signature=item.signature,
+                encrypted_content=item.encrypted_content,
+                owner=item.provider,
+            )
     return system, contents
 
 

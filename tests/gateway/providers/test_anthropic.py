@@ -502,3 +502,50 @@ def test_passthrough_rewriter_keeps_bytes_and_merges_extras_at_any_split():
         assert delta["usage"] == {"output_tokens": 89}
         assert delta["x_request_id"] == "req_1" and delta["provider"] == "anthropic"
         assert seen == [Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89)]
+
+
+def test_reasoning_with_a_tool_turn_lacking_its_thinking_is_refused_up_front():
+    conversation = [
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "t1", "content": "sunny"},
+    ]
+    with pytest.raises(GatewayError) as info:
+        build(chat_req(messages=conversation, tools=[TOOL], reasoning_effort="low"))
+    assert info.value.param == "reasoning_effort"
+    # Without reasoning the same conversation is fine.
+    assert (
+        build(chat_req(messages=conversation, tools=[TOOL]))["messages"][1]["content"][0]["type"]
+        == "tool_use"
+    )
+
+
+def test_packed_anthropic_state_from_another_dialect_is_carried_back():
+    req = responses.decode(
+        {
+            "model": "m",
+            "reasoning": {"effort": "low"},
+            "input": [
+                {"role": "user", "content": "weather?"},
+                {
+                    "type": "reasoning",
+                    "summary": [{"type": "summary_text", "text": "think"}],
+                    "encrypted_content": "junction:anthropic:sig-z",
+                },
+                {"type": "function_call", "call_id": "t1", "name": "get_weather", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "t1", "output": "sunny"},
+            ],
+        },
+        {},
+    )
+    body = build(req)
+    assert body["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "think",
+        "signature": "sig-z",
+    }
