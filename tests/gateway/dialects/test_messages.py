@@ -170,6 +170,36 @@ def test_thinking_budget_summarised_as_effort(thinking, effort):
             "messages.0.content.0",
         ),
         ({"tools": [{"type": "bash_20250124", "name": "bash"}]}, "tools.0"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}],
+                    }
+                ]
+            },
+            "messages.0.content.0.source",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": "t",
+                                "content": [
+                                    {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "messages.0.content.0.content.0",
+        ),
         ({"tool_choice": {"type": "sometimes"}}, "tool_choice"),
         ({"thinking": {"type": "enabled"}}, "thinking.budget_tokens"),
         ({"output_config": {"format": {"type": "xml"}}}, "output_config.format"),
