@@ -16,6 +16,7 @@ from gateway.canonical import (
     ReasoningDelta,
     ReasoningDone,
     ResponseStart,
+    Role,
     StreamError,
     TextDelta,
     TextPart,
@@ -158,7 +159,7 @@ def test_reasoning_from_anthropic_is_carried_back_with_signature():
         dialect=Dialect.RESPONSES,
         model="m",
         items=[
-            Message(role=chat._ROLES["user"], content=[TextPart("hi")]),
+            Message(role=Role.USER, content=[TextPart("hi")]),
             Reasoning(summary=["thought"], signature="sig==", provider="anthropic"),
             Reasoning(encrypted_content="opaque", redacted=True, provider="anthropic"),
             Reasoning(summary=["not ours"], encrypted_content="gAAA", provider="openai"),
