@@ -53,28 +53,12 @@ def build_request(
     body: dict[str, Any] = {"model": upstream_model, "messages": messages}
     if system:
         body["system"] = system
-    max_tokens = req.max_output_tokens
-    thinking = _thinking(req)
-    if thinking is not None and thinking.get("type") == "enabled" and req.dialect is not Dialect.MESSAGES:
-        budget = int(thinking["budget_tokens"])
-        if max_tokens is None:
-            max_tokens = max(default_max_tokens(upstream_model), budget + FALLBACK_MAX_TOKENS)
-        elif budget >= max_tokens:
-            budget = max_tokens - 1
-            if budget < MIN_THINKING_BUDGET:
-                name = param_name(req, "max_output_tokens")
-                raise invalid_request(
-                    f"'{name}' must be greater than {MIN_THINKING_BUDGET} when reasoning is enabled "
-                    f"(Anthropic's minimum thinking budget).",
-                    param=name,
-                )
-            thinking = {**thinking, "budget_tokens": budget}
+    thinking, max_tokens = _thinking_and_max_tokens(req, upstream_model)
     if thinking is not None:
         body["thinking"] = thinking
         if thinking.get("type") == "enabled" and req.dialect is not Dialect.MESSAGES:
             _require_thinking_before_tool_use(req, messages)
-    # A Messages caller always sends max_tokens and its own thinking budget: both go as given.
-    body["max_tokens"] = max_tokens if max_tokens is not None else default_max_tokens(upstream_model)
+    body["max_tokens"] = max_tokens
     _apply_tools(req, body)
     _apply_output_format(req, body)
     if req.temperature is not None:
@@ -154,6 +138,29 @@ def _refuse_unsupported(req: CanonicalRequest) -> None:
             PROVIDER,
             f"Effort {req.reasoning_effort!r} has no thinking budget mapping.",
         )
+
+
+def _thinking_and_max_tokens(req: CanonicalRequest, model: str) -> tuple[dict[str, Any] | None, int]:
+    """Anthropic requires ``max_tokens`` and a thinking budget below it. A
+    Messages caller sends both and gets them as given; for the others the
+    budget comes from ``reasoning_effort`` and the two are made to fit."""
+    thinking = _thinking(req)
+    max_tokens = req.max_output_tokens
+    if thinking is None or thinking.get("type") != "enabled" or req.dialect is Dialect.MESSAGES:
+        return thinking, max_tokens if max_tokens is not None else default_max_tokens(model)
+    budget = int(thinking["budget_tokens"])
+    if max_tokens is None:
+        return thinking, max(default_max_tokens(model), budget + FALLBACK_MAX_TOKENS)
+    if budget < max_tokens:
+        return thinking, max_tokens
+    if max_tokens - 1 < MIN_THINKING_BUDGET:
+        name = param_name(req, "max_output_tokens")
+        raise invalid_request(
+            f"'{name}' must be greater than {MIN_THINKING_BUDGET} when reasoning is enabled "
+            "(Anthropic's minimum thinking budget).",
+            param=name,
+        )
+    return {**thinking, "budget_tokens": max_tokens - 1}, max_tokens
 
 
 def _thinking(req: CanonicalRequest) -> dict[str, Any] | None:

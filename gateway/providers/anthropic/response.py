@@ -10,6 +10,7 @@ import msgspec
 from gateway.canonical import (
     CanonicalResponse,
     Event,
+    Finish,
     FinishReason,
     FunctionCall,
     Item,
@@ -29,13 +30,10 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
-from gateway.canonical import Finish as FinishEvent
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.anthropic.wire import FINISH_REASONS, JSON_TOOL, PROVIDER
 from gateway.providers.openai import classify
 from gateway.sse import SSEEvent, SSEParser, encode_event
-
-# ---------------------------------------------------------------- response
 
 
 def _int(value: Any) -> int:
@@ -178,7 +176,7 @@ class StreamDecoder:
             self._done = True
             return [
                 UsageEvent(usage_from(self._usage)),
-                FinishEvent(finish_reason(self._stop_reason, json_only=self._json_only)),
+                Finish(finish_reason(self._stop_reason, json_only=self._json_only)),
             ]
         if kind == "error":
             self._done = True

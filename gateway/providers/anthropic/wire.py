@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.canonical import (
-    FinishReason,
-)
+from gateway.canonical import FinishReason
 
 PROVIDER = "anthropic"
 API_VERSION = "2023-06-01"
