@@ -325,3 +325,25 @@ def test_gemini_signatures_travel_back(claude, fake_gemini):
     assert model_turn["parts"][0]["thoughtSignature"] == gemini_upstream.SIGNATURE
     response = fake_gemini.requests[-1].body["contents"][2]["parts"][0]["functionResponse"]
     assert response == {"name": "get_weather", "response": {"result": "sunny"}}
+
+
+@pytest.mark.parametrize(
+    ("marker", "exc", "status", "kind"),
+    [
+        ("[[429]]", anthropic.RateLimitError, 429, "rate_limit_error"),
+        ("[[503]]", anthropic.InternalServerError, 529, "overloaded_error"),
+        ("[[ctx]]", anthropic.BadRequestError, 400, "invalid_request_error"),
+    ],
+)
+def test_gemini_errors_in_anthropic_shape(claude, fake_gemini, marker, exc, status, kind):
+    with pytest.raises(exc) as info:
+        claude.messages.create(
+            model="gemini-2.5-flash", max_tokens=10, messages=[{"role": "user", "content": marker}]
+        )
+    assert info.value.status_code == status
+    assert info.value.body["error"]["type"] == kind and info.value.body["error"]["provider"] == "gemini"
+    assert info.value.body["error"]["raw"]["error"]["status"] in (
+        "RESOURCE_EXHAUSTED",
+        "UNAVAILABLE",
+        "INVALID_ARGUMENT",
+    )
