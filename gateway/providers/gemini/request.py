@@ -152,11 +152,23 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
     names: dict[str, str] = {}  # call id -> function name (Gemini answers by name)
     pending_signature: str | None = None
 
+    def flush_signature() -> None:
+        # A signature with no model part after it in its turn came on an empty
+        # closing text part (as streams end); it goes back the same way.
+        nonlocal pending_signature
+        if pending_signature is not None:
+            if not contents or contents[-1]["role"] != "model":
+                contents.append({"role": "model", "parts": []})
+            contents[-1]["parts"].append({"text": "", "thoughtSignature": pending_signature})
+            pending_signature = None
+
     def add(role: str, part: dict[str, Any]) -> None:
         nonlocal pending_signature
         if role == "model" and pending_signature is not None:
             part["thoughtSignature"] = pending_signature
             pending_signature = None
+        elif role != "model":
+            flush_signature()
         if contents and contents[-1]["role"] == role:
             contents[-1]["parts"].append(part)
         else:
@@ -197,6 +209,7 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
                 encrypted_content=item.encrypted_content,
                 owner=item.provider,
             )
+    flush_signature()
     return system, contents
 
 

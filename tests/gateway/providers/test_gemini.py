@@ -351,3 +351,33 @@ def test_error_mapping():
         status=403, body=google_error(403, "PERMISSION_DENIED", "key"), headers={}, provider="gemini"
     )
     assert err.status == 502
+
+
+def test_a_closing_signature_goes_back_on_an_empty_text_part_of_its_own_turn():
+    chunks = [
+        {"candidates": [{"content": {"parts": [{"text": "Hi there."}], "role": "model"}}], "responseId": "r"},
+        {
+            "candidates": [
+                {
+                    "content": {"parts": [{"text": "", "thoughtSignature": "sig-end"}], "role": "model"},
+                    "finishReason": "STOP",
+                }
+            ],
+            "responseId": "r",
+        },
+    ]
+    data = b"".join(b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks)
+    events = decode_all(gemini.StreamDecoder, [data])
+    assert ReasoningDone(signature="sig-end", provider="gemini") in events
+    req = chat_req(messages=[{"role": "user", "content": "hi"}])
+    req.items += [
+        Message(role=Role.ASSISTANT, content=[TextPart("Hi there.")]),
+        Reasoning(signature="sig-end", provider="gemini"),
+        Message(role=Role.USER, content=[TextPart("and?")]),
+    ]
+    _, body = build(req)
+    assert body["contents"][1] == {
+        "role": "model",
+        "parts": [{"text": "Hi there."}, {"text": "", "thoughtSignature": "sig-end"}],
+    }
+    assert "thoughtSignature" not in json.dumps(body["contents"][2])
