@@ -80,8 +80,9 @@ def wire_signature(provider: str | None, signature: str | None, encrypted: str |
     state travels as ``junction:<provider>:<state>`` so that it finds its way
     back to that provider on the next turn (see ``decode.reasoning_item``)."""
     state = signature or encrypted or ""
-    if provider in (None, "anthropic") or not state:
+    if provider in (None, "anthropic"):
         return state
+    # Even without state: the block must never pass for an Anthropic one.
     return pack(provider, state)
 
 
@@ -279,8 +280,8 @@ class StreamEncoder:
             return self._close() + self._open_block("redacted_thinking", block) + self._close()
         signature = wire_signature(event.provider, event.signature, event.encrypted_content)
         if self._open is None or self._open[0] != "thinking":
-            if not signature:
-                return b""
+            if not (event.signature or event.encrypted_content):
+                return b""  # nothing to carry and no thinking text to close
             out = self._close() + self._open_block(
                 "thinking", {"type": "thinking", "thinking": "", "signature": ""}
             )

@@ -35,7 +35,7 @@ from gateway.providers.anthropic.wire import (
 )
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.params import param_name
-from gateway.reasoning_state import state_for
+from gateway.reasoning_state import state_for, unpack
 
 # ----------------------------------------------------------------- request
 
@@ -84,15 +84,41 @@ def build_request(
 def passthrough_request(
     *, body: dict[str, Any], upstream_model: str, base_url: str, api_key: str, headers: dict[str, str]
 ) -> UpstreamRequest:
-    """Messages in, Anthropic out: forward the caller's body with only the model replaced."""
+    """Messages in, Anthropic out: forward the caller's body with only the
+    model replaced, and without thinking blocks that another provider made
+    (Junction wrote them with a ``junction:<provider>:`` signature, which
+    Anthropic would reject)."""
     out = {k: val for k, val in body.items() if k != "router_mode"}
     out["model"] = upstream_model
+    messages = out.get("messages")
+    if isinstance(messages, list) and any(_foreign_thinking(m) for m in messages):
+        out["messages"] = [_without_foreign_thinking(m) for m in messages]
     return UpstreamRequest(
         url=base_url + "/v1/messages",
         body=msgspec.json.encode(out),
         headers=api_headers(api_key, headers),
         stream=bool(out.get("stream")),
     )
+
+
+def _is_foreign_thinking(block: Any) -> bool:
+    return (
+        isinstance(block, dict)
+        and block.get("type") == "thinking"
+        and isinstance(block.get("signature"), str)
+        and unpack(block["signature"]) is not None
+    )
+
+
+def _foreign_thinking(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and any(_is_foreign_thinking(b) for b in content)
+
+
+def _without_foreign_thinking(message: Any) -> Any:
+    if not _foreign_thinking(message):
+        return message
+    return {**message, "content": [b for b in message["content"] if not _is_foreign_thinking(b)]}
 
 
 def _require_thinking_before_tool_use(req: CanonicalRequest, messages: list[dict[str, Any]]) -> None:

@@ -550,3 +550,39 @@ def test_packed_anthropic_state_from_another_dialect_is_carried_back():
         "thinking": "think",
         "signature": "sig-z",
     }
+
+
+def test_passthrough_drops_only_thinking_blocks_another_provider_made():
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 10,
+        "router_mode": "x",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "", "signature": "junction:gemini:abc"},
+                    {"type": "thinking", "thinking": "mine", "signature": "EqQB"},
+                    {"type": "text", "text": "Hello"},
+                ],
+            },
+            {"role": "user", "content": "again"},
+        ],
+    }
+    upstream = anthropic.passthrough_request(
+        body=body, upstream_model="claude-haiku-4-5-20251001", base_url="https://a", api_key="k", headers={}
+    )
+    sent = json.loads(upstream.body)
+    assert "router_mode" not in sent and sent["model"] == "claude-haiku-4-5-20251001"
+    assert sent["messages"][1]["content"] == [
+        {"type": "thinking", "thinking": "mine", "signature": "EqQB"},
+        {"type": "text", "text": "Hello"},
+    ]
+    plain = {k: v for k, v in body.items() if k != "messages"} | {
+        "messages": [{"role": "user", "content": "x"}]
+    }
+    raw = anthropic.passthrough_request(
+        body=plain, upstream_model="m", base_url="https://a", api_key="k", headers={}
+    )
+    assert json.loads(raw.body)["messages"] == [{"role": "user", "content": "x"}]
