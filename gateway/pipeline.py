@@ -150,16 +150,16 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
-    if same_wire(kind, dialect) and not ctx.force_translate and kind == "anthropic":
-        upstream = anthropic_wire.passthrough_request(
-            body=ctx.request.raw,
-            upstream_model=deployment.upstream_model,
-            base_url=creds.base_url,
-            api_key=creds.api_key,
-            headers=ctx.request.passthrough_headers,
-        )
-        return Plan(upstream=upstream, adapter=anthropic_wire, passthrough=True)
     if same_wire(kind, dialect) and not ctx.force_translate:
+        if kind == "anthropic":
+            upstream = anthropic_wire.passthrough_request(
+                body=ctx.request.raw,
+                upstream_model=deployment.upstream_model,
+                base_url=creds.base_url,
+                api_key=creds.api_key,
+                headers=ctx.request.passthrough_headers,
+            )
+            return Plan(upstream=upstream, adapter=anthropic_wire, passthrough=True)
         upstream = openai_wire.passthrough_request(
             dialect=dialect,
             body=ctx.request.raw,
