@@ -297,6 +297,7 @@ def test_anthropic_beta_header_is_forwarded():
         ({"n": 2}, "n"),
         ({"logprobs": True}, "logprobs"),
         ({"top_logprobs": 3}, "top_logprobs"),
+        ({"temperature": 1.5}, "temperature"),
         ({"web_search_options": {}}, "tools[0]"),
         ({"reasoning_effort": "xhigh"}, "reasoning_effort"),
         ({"reasoning_effort": "low", "max_tokens": 1000}, "max_completion_tokens"),
