@@ -133,13 +133,13 @@ class StreamDecoder:
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
         for sse in self._parser.feed(chunk):
-            events.extend(self._on(sse.event, sse.data))
+            events.extend(self._safe(sse.event, sse.data))
         return events
 
     def close(self) -> list[Event]:
         events: list[Event] = []
         for sse in self._parser.close():
-            events.extend(self._on(sse.event, sse.data))
+            events.extend(self._safe(sse.event, sse.data))
         if not self._done:
             self._done = True
             events.append(
@@ -152,6 +152,15 @@ class StreamDecoder:
                 )
             )
         return events
+
+    def _safe(self, name: str | None, data: str) -> list[Event]:
+        """A malformed event ends the stream with an error instead of an exception."""
+        try:
+            return self._on(name, data)
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError, IndexError):
+            self._done = True
+            message = "Upstream provider 'anthropic' sent an unreadable stream event."
+            return [StreamError(GatewayError(ErrorType.UPSTREAM, message, provider=PROVIDER))]
 
     def _on(self, name: str | None, data: str) -> list[Event]:
         if self._done or not data:

@@ -153,13 +153,13 @@ class StreamDecoder:
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
         for sse in self._parser.feed(chunk):
-            events.extend(self._on(sse.data))
+            events.extend(self._safe(sse.data))
         return events
 
     def close(self) -> list[Event]:
         events: list[Event] = []
         for sse in self._parser.close():
-            events.extend(self._on(sse.data))
+            events.extend(self._safe(sse.data))
         if self._done:
             return events
         self._done = True
@@ -172,6 +172,15 @@ class StreamDecoder:
             else finish_reason(self._finish, has_calls=self._calls > 0)
         )
         return [*events, UsageEvent(usage_from(self._usage)), Finish(reason)]
+
+    def _safe(self, raw: str) -> list[Event]:
+        """A malformed event ends the stream with an error instead of an exception."""
+        try:
+            return self._on(raw)
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError, IndexError):
+            self._done = True
+            message = "Upstream provider 'gemini' sent an unreadable stream event."
+            return [StreamError(GatewayError(ErrorType.UPSTREAM, message, provider=PROVIDER))]
 
     def _on(self, raw: str) -> list[Event]:
         if self._done or not raw.strip():

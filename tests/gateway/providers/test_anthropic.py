@@ -587,3 +587,14 @@ def test_passthrough_drops_only_thinking_blocks_another_provider_made():
         body=plain, upstream_model="m", base_url="https://a", api_key="k", headers={}
     )
     assert json.loads(raw.body)["messages"] == [{"role": "user", "content": "x"}]
+
+
+def test_malformed_event_ends_the_stream_with_an_error():
+    data = golden("anthropic_stream_tool.sse")
+    head = data[: data.index(b"event: content_block_start")]
+    out = decode_all(
+        anthropic.StreamDecoder,
+        [head + b"event: content_block_delta\ndata: {not json\n\n" + data[len(head) :]],
+    )
+    assert isinstance(out[-1], StreamError) and "unreadable" in out[-1].error.message
+    assert not any(isinstance(e, TextDelta) for e in out)

@@ -381,3 +381,11 @@ def test_a_closing_signature_goes_back_on_an_empty_text_part_of_its_own_turn():
         "parts": [{"text": "Hi there."}, {"text": "", "thoughtSignature": "sig-end"}],
     }
     assert "thoughtSignature" not in json.dumps(body["contents"][2])
+
+
+def test_malformed_chunk_ends_the_stream_with_an_error():
+    out = decode_all(
+        gemini.StreamDecoder,
+        [b'data: {"candidates": [{"content": {"parts": [{"functionCall": {}}]}}]}\r\n\r\n'],
+    )
+    assert isinstance(out[-1], StreamError) and "unreadable" in out[-1].error.message
