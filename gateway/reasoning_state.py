@@ -37,7 +37,7 @@ def state_for(
     for value in (signature, encrypted_content):
         unpacked = unpack(value)
         if unpacked is not None:
-            if unpacked[0] == provider and unpacked[1]:
+            if unpacked[0] == provider:
                 return unpacked[1]
         elif value and owner == provider:
             return value

@@ -391,7 +391,7 @@ def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:
     signature = state_for(
         PROVIDER, signature=item.signature, encrypted_content=item.encrypted_content, owner=item.provider
     )
-    if signature is None:
+    if not signature:
         return None
     text = item.text if item.text is not None else "".join(item.summary)
     return {"type": "thinking", "thinking": text, "signature": signature}

@@ -203,12 +203,13 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
         elif isinstance(item, Reasoning):
             # Thought text is not sent back (Gemini keeps its own); the
             # signature rides on the next model part, where it came from.
-            pending_signature = state_for(
+            state = state_for(
                 PROVIDER,
                 signature=item.signature,
                 encrypted_content=item.encrypted_content,
                 owner=item.provider,
             )
+            pending_signature = state or None
     flush_signature()
     return system, contents
 
