@@ -1,8 +1,8 @@
 """The ASGI handler for the /v1 surface.
 
 A Django ``ASGIHandler`` with no middleware (each non-async middleware would
-cost a thread hop per request) and a body-size guard that answers 413 before
-reading an oversized body.
+cost a thread hop per request), no per-request thread (see ``__call__``), and
+a body-size guard that answers 413 before reading an oversized body.
 """
 
 from __future__ import annotations
@@ -40,6 +40,17 @@ class ApiASGIHandler(ASGIHandler):
         self._template_response_middleware = []
         self._exception_middleware = []
         self._middleware_chain = convert_exception_to_response(self._get_response_async)
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        # Django wraps every request in a ThreadSensitiveContext, which gives
+        # the request its own executor: two new OS threads per request (the
+        # worker and the one that joins it), and the event loop blocks in
+        # Thread.start until each is running. /v1 views are async and their few
+        # sync calls (key and catalog cache misses) are rare, so they share
+        # asgiref's one process-wide thread instead (bench/README.md has the numbers).
+        if scope["type"] != "http":
+            raise ValueError(f"The /v1 handler serves only HTTP, not {scope['type']}.")
+        await self.handle(scope, receive, send)
 
     async def handle(self, scope, receive, send):  # type: ignore[no-untyped-def]
         limit = settings.JUNCTION_MAX_BODY_BYTES

@@ -248,6 +248,9 @@ class TextDelta:
 class ReasoningDelta:
     text: str
     is_summary: bool = True
+    # The upstream's reasoning item id, where it has one (OpenAI ``rs_...``):
+    # OpenAI expects it back beside ``encrypted_content`` on the next turn.
+    id: str | None = None
 
 
 @dataclass(slots=True)
@@ -258,6 +261,7 @@ class ReasoningDone:
     signature: str | None = None
     redacted: bool = False
     provider: str | None = None
+    id: str | None = None  # as ReasoningDelta.id
 
 
 @dataclass(slots=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 import msgspec
 from django.http import HttpRequest, HttpResponse
 
@@ -33,7 +32,7 @@ from gateway.canonical import (
 from gateway.catalog.snapshot import get_catalog, provider_credentials
 from gateway.dialects import messages
 from gateway.errors import ErrorType, GatewayError
-from gateway.http import upstream_client
+from gateway.http import UpstreamFailure, upstream_post
 from gateway.providers import anthropic as anthropic_wire
 from routing_rules.router import route
 
@@ -105,23 +104,27 @@ async def _anthropic_count(
     out = {k: v for k, v in body.items() if k in COUNTED_FIELDS}
     out["model"] = deployment.upstream_model
     try:
-        resp = await upstream_client().post(
+        resp = await upstream_post(
             creds.base_url + "/v1/messages/count_tokens",
-            content=msgspec.json.encode(out),
+            body=msgspec.json.encode(out),
             headers=anthropic_wire.api_headers(creds.api_key, creq.passthrough_headers),
         )
-    except httpx.HTTPError as exc:
-        logger.warning("anthropic count_tokens unreachable (%s); estimating", exc.__class__.__name__)
+        try:
+            content = await resp.aread()
+        finally:
+            await resp.aclose()
+    except UpstreamFailure as exc:
+        logger.warning("anthropic count_tokens failed (%s); estimating", exc.__class__.__name__)
         return None
     if resp.status_code >= 400:
         err = anthropic_wire.map_error(
-            status=resp.status_code, body=resp.content, headers=dict(resp.headers), provider=provider
+            status=resp.status_code, body=content, headers=resp.headers, provider=provider
         )
         if err.type is ErrorType.INVALID_REQUEST:
             raise err
         return None  # Anthropic is unwell: an estimate beats an error for a count.
     try:
-        data = msgspec.json.decode(resp.content)
+        data = msgspec.json.decode(content)
         return {"input_tokens": int(data["input_tokens"]), "estimated": False}
     except (msgspec.DecodeError, KeyError, TypeError, ValueError):
         raise GatewayError(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import httpx
 import msgspec
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
@@ -23,12 +22,12 @@ from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
-from gateway.http import upstream_client, upstream_timeout
+from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, upstream_post
 from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
-from gateway.sse import SSEEvent, SSEParser
+from gateway.sse import LazyEvent, SSEParser
 from routing_rules.router import route
 
 logger = logging.getLogger("junction.pipeline")
@@ -189,13 +188,9 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
 async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponse:
     provider = deployment.provider.slug
     upstream = plan.upstream
-    client = upstream_client()
-    req = client.build_request(
-        "POST", upstream.url, content=upstream.body, headers=upstream.headers, timeout=upstream_timeout()
-    )
     try:
-        resp = await client.send(req, stream=True)
-    except httpx.TimeoutException:
+        resp = await upstream_post(upstream.url, body=upstream.body, headers=upstream.headers)
+    except UpstreamTimeout:
         raise GatewayError(
             ErrorType.TIMEOUT,
             f"Upstream provider '{provider}' timed out.",
@@ -203,10 +198,10 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
             provider=provider,
             retryable=True,
         ) from None
-    except httpx.HTTPError as exc:
+    except UpstreamFailure as exc:
         raise GatewayError(
             ErrorType.UPSTREAM,
-            f"Could not reach upstream provider '{provider}': {exc.__class__.__name__}.",
+            f"Could not reach upstream provider '{provider}': {exc}.",
             code="upstream_unreachable",
             provider=provider,
             retryable=True,
@@ -214,6 +209,8 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
     if resp.status_code >= 400:
         try:
             body = await resp.aread()
+        except UpstreamFailure:
+            body = b""  # the status alone still says what happened
         finally:
             await resp.aclose()
         raise plan.adapter.map_error(
@@ -242,19 +239,25 @@ def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:
     return body[: start + 1] + encoded + sep + rest
 
 
-async def relay_json(ctx: CallContext, resp: httpx.Response, plan: Plan) -> HttpResponse:
+async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> HttpResponse:
     assert ctx.request is not None
     try:
         body = await resp.aread()
-    except httpx.TimeoutException:
+    except UpstreamTimeout:
         raise GatewayError(
-            ErrorType.TIMEOUT, f"Upstream provider '{ctx.provider}' timed out.", provider=ctx.provider
+            ErrorType.TIMEOUT,
+            f"Upstream provider '{ctx.provider}' timed out.",
+            provider=ctx.provider,
+            code="upstream_timeout",
+            retryable=True,
         ) from None
-    except httpx.HTTPError:
+    except UpstreamFailure:
         raise GatewayError(
             ErrorType.UPSTREAM,
             f"Upstream provider '{ctx.provider}' broke the connection.",
             provider=ctx.provider,
+            code="upstream_unreachable",
+            retryable=True,
         ) from None
     finally:
         await resp.aclose()
@@ -298,7 +301,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
     return splice_fields(body, response_extras(ctx))
 
 
-def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> StreamingHttpResponse:
+def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> StreamingHttpResponse:
     assert ctx.request is not None
     chunks = (
         _relay_events(ctx, resp, stream_rewriter(ctx))
@@ -312,7 +315,7 @@ def relay_stream(ctx: CallContext, resp: httpx.Response, plan: Plan) -> Streamin
     return response
 
 
-def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
+def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
     """Same-wire streams pass through byte for byte, except the event that
     carries usage: it is parsed for accounting and gains Junction's fields."""
     assert ctx.request is not None
@@ -326,7 +329,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
 
         return anthropic_wire.passthrough_rewriter(on_usage)
 
-    def rewrite(ev: SSEEvent) -> bytes | None:
+    def rewrite(ev: LazyEvent) -> bytes | None:
         if b'"usage"' not in ev.raw or ev.data == "[DONE]":
             return ev.raw
         try:
@@ -359,26 +362,26 @@ def stream_rewriter(ctx: CallContext) -> Callable[[SSEEvent], bytes | None]:
 
 
 def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
-    kind = ErrorType.TIMEOUT if isinstance(exc, httpx.TimeoutException) else ErrorType.UPSTREAM
+    kind = ErrorType.TIMEOUT if isinstance(exc, UpstreamTimeout) else ErrorType.UPSTREAM
     err = GatewayError(kind, f"Upstream provider '{ctx.provider}' failed mid-stream.", provider=ctx.provider)
     ctx.fail(err, status=200)
     return err
 
 
 async def _relay_events(
-    ctx: CallContext, resp: httpx.Response, rewrite: Callable[[SSEEvent], bytes | None]
+    ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[LazyEvent], bytes | None]
 ) -> AsyncIterator[bytes]:
     parser = SSEParser()
     try:
         async for chunk in resp.aiter_bytes():
-            out = [b for b in map(rewrite, parser.feed(chunk)) if b]
+            out = [b for b in map(rewrite, parser.feed_lazy(chunk)) if b]
             if out:
                 ctx.mark_first_byte()
                 yield b"".join(out)
-        tail = [b for b in map(rewrite, parser.close()) if b]
+        tail = [b for b in map(rewrite, parser.close_lazy()) if b]
         if tail:
             yield b"".join(tail)
-    except (httpx.HTTPError, httpx.StreamError) as exc:
+    except UpstreamFailure as exc:
         yield ctx.dialect.encode_stream_error(_mid_stream_error(ctx, exc), ctx.request_id)
     except asyncio.CancelledError:
         ctx.client_disconnected()
@@ -388,7 +391,7 @@ async def _relay_events(
         ctx.finish()
 
 
-async def _translate_events(ctx: CallContext, resp: httpx.Response, plan: Plan) -> AsyncIterator[bytes]:
+async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> AsyncIterator[bytes]:
     """Provider stream -> canonical events -> (filters) -> the caller's dialect."""
     assert ctx.request is not None
     decoder = plan.adapter.StreamDecoder()
@@ -421,7 +424,7 @@ async def _translate_events(ctx: CallContext, resp: httpx.Response, plan: Plan) 
         if tail:
             ctx.mark_first_byte()
             yield tail
-    except (httpx.HTTPError, httpx.StreamError) as exc:
+    except UpstreamFailure as exc:
         yield encoder.encode(StreamError(_mid_stream_error(ctx, exc)))
     except asyncio.CancelledError:
         ctx.client_disconnected()

@@ -13,6 +13,30 @@ class SSEEvent:
     raw: bytes  # the event's bytes as received, terminator included
 
 
+class LazyEvent:
+    """An event's raw bytes, parsed only if someone reads ``event`` or ``data``.
+    The same-wire relay forwards most events untouched, so most are never parsed."""
+
+    __slots__ = ("_parsed", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._parsed: SSEEvent | None = None
+
+    def _parse(self) -> SSEEvent:
+        if self._parsed is None:
+            self._parsed = parse_block(self.raw) or SSEEvent(event=None, data="", raw=self.raw)
+        return self._parsed
+
+    @property
+    def event(self) -> str | None:
+        return self._parse().event
+
+    @property
+    def data(self) -> str:
+        return self._parse().data
+
+
 class SSEParser:
     """Feed bytes as they arrive; get back the events completed so far."""
 
@@ -22,38 +46,42 @@ class SSEParser:
         self._buf = b""
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        return [e for e in map(parse_block, self.feed_blocks(chunk)) if e is not None]
+
+    def feed_lazy(self, chunk: bytes) -> list[LazyEvent]:
+        return [LazyEvent(block) for block in self.feed_blocks(chunk)]
+
+    def feed_blocks(self, chunk: bytes) -> list[bytes]:
+        """The complete event blocks (terminator included) in what has arrived."""
         buf = self._buf + chunk
+        keep = b""
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n")
-            # A lone trailing \r may be the first half of \r\n still in flight.
             if buf.endswith(b"\r"):
-                self._buf = buf
-                return self._split(buf[:-1], keep=b"\r")
+                # A lone trailing \r may be the first half of \r\n still in flight.
+                buf, keep = buf[:-1], b"\r"
             buf = buf.replace(b"\r", b"\n")
-        return self._split(buf, keep=b"")
-
-    def _split(self, buf: bytes, keep: bytes) -> list[SSEEvent]:
-        events: list[SSEEvent] = []
+        blocks: list[bytes] = []
         start = 0
         while True:
             end = buf.find(b"\n\n", start)
             if end < 0:
                 break
-            block = buf[start : end + 2]
+            blocks.append(buf[start : end + 2])
             start = end + 2
-            event = parse_block(block)
-            if event is not None:
-                events.append(event)
         self._buf = buf[start:] + keep
-        return events
+        return blocks
 
-    def close(self) -> list[SSEEvent]:
+    def close_blocks(self) -> list[bytes]:
         """Flush a final event that lacked its blank-line terminator."""
         rest, self._buf = self._buf.rstrip(b"\r\n"), b""
-        if not rest:
-            return []
-        event = parse_block(rest + b"\n\n")
-        return [event] if event is not None else []
+        return [rest + b"\n\n"] if rest else []
+
+    def close(self) -> list[SSEEvent]:
+        return [e for e in map(parse_block, self.close_blocks()) if e is not None]
+
+    def close_lazy(self) -> list[LazyEvent]:
+        return [LazyEvent(block) for block in self.close_blocks()]
 
 
 def parse_block(block: bytes) -> SSEEvent | None:

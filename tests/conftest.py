@@ -98,7 +98,7 @@ def fake_openai(fake_openai_server, settings) -> FakeOpenAI:
 def junction_server() -> Iterator[LiveServer]:
     from config.asgi import application
 
-    server = LiveServer(application).start()
+    server = LiveServer(application, lifespan="on").start()
     yield server
     server.stop()
     request_logs.stop()

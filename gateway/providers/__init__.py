@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gateway.providers import anthropic, gemini
+from gateway.providers import anthropic, gemini, openai_compatible, openai_responses
 
 
 def provider_adapter(kind: str) -> ModuleType | None:
@@ -12,4 +12,11 @@ def provider_adapter(kind: str) -> ModuleType | None:
     return _ADAPTERS.get(kind)
 
 
-_ADAPTERS: dict[str, ModuleType] = {"anthropic": anthropic, "gemini": gemini}
+_ADAPTERS: dict[str, ModuleType] = {
+    # Translation path for OpenAI itself speaks the Responses API; same-wire
+    # calls never reach an adapter (see gateway.pipeline.plan_attempt).
+    "openai": openai_responses,
+    "openai_compatible": openai_compatible,
+    "anthropic": anthropic,
+    "gemini": gemini,
+}

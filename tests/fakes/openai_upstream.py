@@ -11,6 +11,12 @@ it wants in the prompt itself:
 ``[[cut]]``                          a stream that breaks after two chunks
 ``[[hold]]``                         a stream that waits for ``release`` after its first chunk
 ``[[tool]]``                         a function call to the first declared tool
+``[[reason]]``                       reasoning first (chat: DeepSeek's ``reasoning_content``;
+                                     responses: a reasoning item with a summary and
+                                     ``encrypted_content``)
+
+A request for ``json_schema`` / ``json_object`` output is answered with
+``JSON_REPLY``.
 Streams are written in ``split``-byte pieces to exercise reassembly.
 """
 
@@ -26,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 REPLY = "Hello from the fake upstream! héllo 🌍 done."
+JSON_REPLY = '{"city": "Paris", "temperature_c": 18}'
+REASONING = "The user greets me; answer warmly."
+ENCRYPTED = "gAAAAAfake-encrypted-reasoning=="
 
 
 @dataclass
@@ -121,6 +130,8 @@ class FakeOpenAI:
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         }
         tool = _first_tool(body)
+        reply = JSON_REPLY if _wants_json(body) else self.reply
+        reasoning = REASONING if "[[reason]]" in text else None
         call = None
         if "[[tool]]" in text and tool:
             call = {
@@ -131,10 +142,12 @@ class FakeOpenAI:
         if not body.get("stream"):
             message: dict[str, Any] = {
                 "role": "assistant",
-                "content": None if call else self.reply,
+                "content": None if call else reply,
                 "refusal": None,
                 "annotations": [],
             }
+            if reasoning:
+                message["reasoning_content"] = reasoning
             if call:
                 message["tool_calls"] = [call]
             return await _json(
@@ -177,6 +190,8 @@ class FakeOpenAI:
             return out
 
         events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+        for word in _words(reasoning) if reasoning else []:
+            events.append(chunk({"reasoning_content": word}))
         if call:
             events.append(
                 chunk(
@@ -196,7 +211,7 @@ class FakeOpenAI:
                 events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
             events.append(chunk({}, "tool_calls"))
         else:
-            for word in _words(self.reply):
+            for word in _words(reply):
                 events.append(chunk({"content": word}))
             events.append(chunk({}, "stop"))
         if include_usage:
@@ -211,19 +226,46 @@ class FakeOpenAI:
         model = body.get("model", "")
         usage = {
             "input_tokens": 14,
-            "input_tokens_details": {"cached_tokens": 4},
+            "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 0},
             "output_tokens": 11,
             "output_tokens_details": {"reasoning_tokens": 3},
             "total_tokens": 25,
         }
         created = int(time.time())
-        message = {
-            "id": "msg_fake",
-            "type": "message",
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": self.reply, "annotations": []}],
-        }
+        reply = JSON_REPLY if _wants_json(body) else self.reply
+        tool = _first_tool(body)
+        output: list[dict[str, Any]] = []
+        if "[[reason]]" in text:
+            reasoning: dict[str, Any] = {
+                "id": "rs_fake",
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": REASONING}],
+            }
+            if "reasoning.encrypted_content" in (body.get("include") or []):
+                reasoning["encrypted_content"] = ENCRYPTED
+            output.append(reasoning)
+        if "[[tool]]" in text and tool:
+            output.append(
+                {
+                    "id": "fc_fake",
+                    "type": "function_call",
+                    "status": "completed",
+                    "call_id": "call_fake1",
+                    "name": tool,
+                    "arguments": '{"city": "Paris"}',
+                }
+            )
+        else:
+            output.append(
+                {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": reply, "annotations": [], "logprobs": []}],
+                }
+            )
+        text_config = (body.get("text") or {}).get("format") or {"type": "text"}
         response = {
             "id": "resp_fake",
             "object": "response",
@@ -232,28 +274,26 @@ class FakeOpenAI:
             "error": None,
             "incomplete_details": None,
             "instructions": body.get("instructions"),
-            "max_output_tokens": None,
+            "max_output_tokens": body.get("max_output_tokens"),
             "model": model,
-            "output": [message],
+            "output": output,
             "parallel_tool_calls": True,
             "previous_response_id": None,
             "reasoning": {"effort": None, "summary": None},
             "store": False,
             "temperature": 1.0,
-            "text": {"format": {"type": "text"}},
-            "tool_choice": "auto",
-            "tools": [],
+            "text": {"format": text_config},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools", []),
             "top_p": 1.0,
             "truncation": "disabled",
             "usage": usage,
             "user": None,
-            "metadata": {},
+            "metadata": body.get("metadata") or {},
         }
         if not body.get("stream"):
             return await _json(send, 200, response)
         in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
-        item_open = {**message, "status": "in_progress", "content": []}
-        part_open = {"type": "output_text", "text": "", "annotations": []}
         seq = 0
         frames: list[bytes] = []
 
@@ -267,31 +307,36 @@ class FakeOpenAI:
 
         emit("response.created", {"response": in_progress})
         emit("response.in_progress", {"response": in_progress})
-        emit("response.output_item.added", {"output_index": 0, "item": item_open})
-        emit(
-            "response.content_part.added",
-            {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "part": part_open},
-        )
-        for word in _words(self.reply):
-            emit(
-                "response.output_text.delta",
-                {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "delta": word, "logprobs": []},
-            )
-        emit(
-            "response.output_text.done",
-            {
-                "item_id": "msg_fake",
-                "output_index": 0,
-                "content_index": 0,
-                "text": self.reply,
-                "logprobs": [],
-            },
-        )
-        emit(
-            "response.content_part.done",
-            {"item_id": "msg_fake", "output_index": 0, "content_index": 0, "part": message["content"][0]},
-        )
-        emit("response.output_item.done", {"output_index": 0, "item": message})
+        for index, item in enumerate(output):
+            ref = {"item_id": item["id"], "output_index": index}
+            if item["type"] == "reasoning":
+                emit("response.output_item.added", {"output_index": index, "item": {**item, "summary": []}})
+                part = {"type": "summary_text", "text": ""}
+                emit("response.reasoning_summary_part.added", {**ref, "summary_index": 0, "part": part})
+                for word in _words(REASONING):
+                    emit("response.reasoning_summary_text.delta", {**ref, "summary_index": 0, "delta": word})
+                emit("response.reasoning_summary_text.done", {**ref, "summary_index": 0, "text": REASONING})
+                part = {"type": "summary_text", "text": REASONING}
+                emit("response.reasoning_summary_part.done", {**ref, "summary_index": 0, "part": part})
+            elif item["type"] == "function_call":
+                opened = {**item, "status": "in_progress", "arguments": ""}
+                emit("response.output_item.added", {"output_index": index, "item": opened})
+                for piece in ('{"city"', ': "Par', 'is"}'):
+                    emit("response.function_call_arguments.delta", {**ref, "delta": piece})
+                emit("response.function_call_arguments.done", {**ref, "arguments": item["arguments"]})
+            else:
+                opened = {**item, "status": "in_progress", "content": []}
+                emit("response.output_item.added", {"output_index": index, "item": opened})
+                part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+                emit("response.content_part.added", {**ref, "content_index": 0, "part": part})
+                for word in _words(reply):
+                    emit(
+                        "response.output_text.delta",
+                        {**ref, "content_index": 0, "delta": word, "logprobs": []},
+                    )
+                emit("response.output_text.done", {**ref, "content_index": 0, "text": reply, "logprobs": []})
+                emit("response.content_part.done", {**ref, "content_index": 0, "part": item["content"][0]})
+            emit("response.output_item.done", {"output_index": index, "item": item})
         emit("response.completed", {"response": response})
         await self._stream(send, frames, text)
 
@@ -367,6 +412,15 @@ async def _json(
 def _words(text: str) -> list[str]:
     words = text.split(" ")
     return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _wants_json(body: dict[str, Any]) -> bool:
+    chat_format = (body.get("response_format") or {}).get("type")
+    responses_format = ((body.get("text") or {}).get("format") or {}).get("type")
+    return "json_schema" in (chat_format, responses_format) or "json_object" in (
+        chat_format,
+        responses_format,
+    )
 
 
 def _first_tool(body: dict[str, Any]) -> str | None:

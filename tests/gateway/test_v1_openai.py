@@ -171,6 +171,8 @@ def test_client_disconnect_mid_stream_is_logged(junction, api_key, fake_openai):
     ):
         assert resp.status_code == 200
         next(resp.iter_raw())
-    fake_openai.release.set()
+    # Read the row before releasing the upstream: released first, the rest of
+    # the stream could finish before Junction notices the disconnect (a race).
     (row,) = logs()
+    fake_openai.release.set()
     assert row.status_code == 499 and row.extra.get("client_disconnected") is True

@@ -33,7 +33,7 @@ from gateway.canonical import (
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.anthropic.wire import FINISH_REASONS, JSON_TOOL, PROVIDER
 from gateway.providers.openai import classify
-from gateway.sse import SSEEvent, SSEParser, encode_event
+from gateway.sse import LazyEvent, SSEEvent, SSEParser, encode_event
 
 
 def _int(value: Any) -> int:
@@ -307,13 +307,19 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
 # ----------------------------------------------------- same-wire pass-through
 
 
-def passthrough_rewriter(on_usage: Callable[[Usage], dict[str, Any]]) -> Callable[[SSEEvent], bytes | None]:
+def passthrough_rewriter(
+    on_usage: Callable[[Usage], dict[str, Any]],
+) -> Callable[[SSEEvent | LazyEvent], bytes | None]:
     """Messages in, Anthropic out: events pass through byte for byte except
     ``message_start`` (read for input usage) and ``message_delta`` (read for
-    the final usage; ``on_usage`` returns Junction's fields to merge into it)."""
+    the final usage; ``on_usage`` returns Junction's fields to merge into it).
+    Other events are never parsed: their name is checked on the raw bytes."""
     start: dict[str, Any] = {}
 
-    def rewrite(ev: SSEEvent) -> bytes | None:
+    def rewrite(ev: SSEEvent | LazyEvent) -> bytes | None:
+        head = ev.raw[:32]
+        if b"message_start" not in head and b"message_delta" not in head:
+            return ev.raw
         if ev.event not in ("message_start", "message_delta"):
             return ev.raw
         try:

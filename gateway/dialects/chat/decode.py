@@ -1,11 +1,8 @@
-"""OpenAI Chat Completions (``POST /v1/chat/completions``): decode to canonical,
-and the error shape."""
+"""Chat Completions request body -> canonical request."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import msgspec
 
 from gateway.canonical import (
     CanonicalRequest,
@@ -28,7 +25,7 @@ from gateway.canonical import (
     WebSearchTool,
 )
 from gateway.dialects import validate as v
-from gateway.errors import GatewayError, invalid_request
+from gateway.errors import invalid_request
 
 DIALECT = Dialect.CHAT
 _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER, "assistant": Role.ASSISTANT}
@@ -203,33 +200,3 @@ def _decode_response_format(fmt: dict[str, Any] | None) -> OutputFormat | None:
             description=spec.get("description"),
         )
     raise invalid_request("Invalid 'response_format.type'.", param="response_format.type")
-
-
-# ------------------------------------------------------------------- errors
-
-
-def error_body(err: GatewayError, request_id: str) -> dict[str, Any]:
-    """OpenAI's ``{"error": {...}}`` with Junction's extra fields inside it."""
-    body: dict[str, Any] = {
-        "message": err.message,
-        "type": str(err.type),
-        "param": err.param,
-        "code": err.code,
-        "request_id": request_id,
-        "http_status": err.status,
-        "provider": err.provider,
-        "raw": err.raw,
-    }
-    if err.rule_trace is not None:
-        body["rule_trace"] = err.rule_trace
-    return {"error": body}
-
-
-def encode_error(err: GatewayError, request_id: str) -> bytes:
-    return msgspec.json.encode(error_body(err, request_id))
-
-
-def encode_stream_error(err: GatewayError, request_id: str) -> bytes:
-    """Mid-stream failure: a ``data: {"error": ...}`` event (the SDK raises
-    ``APIError`` on it), then the stream ends."""
-    return b"data: " + encode_error(err, request_id) + b"\n\n"

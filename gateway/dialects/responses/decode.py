@@ -1,10 +1,8 @@
-"""OpenAI Responses (``POST /v1/responses``): decode to canonical, and the error shape."""
+"""Responses request body -> canonical request."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import msgspec
 
 from gateway.canonical import (
     CanonicalRequest,
@@ -28,9 +26,8 @@ from gateway.canonical import (
     ToolChoiceMode,
     WebSearchTool,
 )
-from gateway.dialects import chat
 from gateway.dialects import validate as v
-from gateway.errors import GatewayError, invalid_request
+from gateway.errors import invalid_request
 
 DIALECT = Dialect.RESPONSES
 _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER, "assistant": Role.ASSISTANT}
@@ -219,23 +216,3 @@ def _decode_format(fmt: Any) -> OutputFormat | None:
             description=fmt.get("description"),
         )
     raise invalid_request("Invalid 'text.format.type'.", param="text.format.type")
-
-
-# ------------------------------------------------------------------- errors
-
-# The Responses surface answers errors in the same ``{"error": {...}}`` shape.
-error_body = chat.error_body
-encode_error = chat.encode_error
-
-
-def encode_stream_error(err: GatewayError, request_id: str, sequence_number: int = 0) -> bytes:
-    """Mid-stream failure: the Responses ``error`` event, then the stream ends."""
-    data = {
-        "type": "error",
-        "code": err.code or str(err.type),
-        "message": err.message,
-        "param": err.param,
-        "sequence_number": sequence_number,
-        "request_id": request_id,
-    }
-    return b"event: error\ndata: " + msgspec.json.encode(data) + b"\n\n"

@@ -1,0 +1,399 @@
+"""Junction's overhead, side by side in one go.
+
+Starts the fake upstream, the aiohttp pass-through and Junction (uvicorn, one
+worker, a throwaway SQLite database, key auth and request logging on), runs
+every scenario against the upstream directly, through the pass-through and
+through Junction, and prints what each adds over calling the upstream
+directly, with Junction's ratio to the pass-through.
+
+    .venv/bin/python -m bench.run            # ~1 minute
+    .venv/bin/python -m bench.run --quick    # shorter windows, noisier numbers
+
+Only 127.0.0.1 is used. Results also go to bench/results/<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import uvloop
+
+from bench.loadgen import Load, Result, Target, percentile, run_load
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+CHAT_PATH = "/v1/chat/completions"
+UPSTREAM_LATENCY_MS = 1.0
+STREAM_CHUNKS = 20
+STREAM_GAP_MS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    load: Load
+
+
+SCENARIOS = [
+    Scenario("json c=1", Load(concurrency=1, duration=3.0, max_requests=5_000)),
+    Scenario("json c=16", Load(concurrency=16, duration=4.0, max_requests=100_000)),
+    Scenario("stream c=1", Load(concurrency=1, duration=3.0, stream=True, chunks=STREAM_CHUNKS)),
+    Scenario("stream c=64", Load(concurrency=64, duration=4.0, stream=True, chunks=STREAM_CHUNKS)),
+]
+TARGETS = ("direct", "passthrough", "junction")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_until(ready, what: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not become ready in {timeout:.0f}s")
+
+
+def http_status(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> int:
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request(method, path, body=body or None, headers=headers or {})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def start(
+    stack: ExitStack, args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    out = stack.enter_context(log.open("wb"))
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    stack.callback(stop)
+    return proc
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def junction_env(data_dir: Path, upstream_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        JUNCTION_DATA_DIR=str(data_dir),
+        OPENAI_BASE_URL=f"http://{HOST}:{upstream_port}/v1",
+        OPENAI_API_KEY="sk-bench-upstream",
+        DJANGO_DEBUG="0",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def prepare_junction(env: dict[str, str]) -> str:
+    """Migrate, load the catalog, make a workspace and an inference key."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "sync_catalog")
+    manage(env, "create_workspace", "bench", "--owner", "bench@example.com")
+    return manage(env, "create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
+
+
+def count_logged(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM gateway_requestlog").fetchone()[0]
+
+
+# ----------------------------------------------------------------- report
+
+
+def ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f}"
+
+
+def added(value: float, base: float) -> float:
+    return value - base
+
+
+def ratio(a: float, b: float) -> str:
+    if math.isnan(a) or math.isnan(b) or b == 0:
+        return "-"
+    return f"{a / b:.1f}x"
+
+
+def row_stats(result: Result) -> dict[str, float]:
+    return {
+        "p50": percentile(result.latencies, 50),
+        "p99": percentile(result.latencies, 99),
+        "ttft50": percentile(result.ttfts, 50),
+        "ttft99": percentile(result.ttfts, 99),
+        "rps": result.rps,
+    }
+
+
+def report(results: dict[str, dict[str, Result]]) -> list[str]:
+    header = (
+        "scenario",
+        "via",
+        "p50 ms",
+        "p99 ms",
+        "+p50",
+        "+p99",
+        "+TTFT p50",
+        "+TTFT p99",
+        "req/s",
+        "errors",
+        "lost/reord",
+        "+p50 vs pass",
+        "req/s vs pass",
+    )
+    rows: list[tuple[str, ...]] = []
+    for scenario, by_target in results.items():
+        stats = {name: row_stats(result) for name, result in by_target.items()}
+        base = stats.get("direct")
+        for name, result in by_target.items():
+            s = stats[name]
+            is_base = name == "direct" or base is None
+            add = {
+                k: float("nan") if is_base else added(s[k], base[k])
+                for k in ("p50", "p99", "ttft50", "ttft99")
+            }
+            pass_stats = stats.get("passthrough")
+            vs_pass_p50 = vs_pass_rps = "-"
+            if name == "junction" and pass_stats and base:
+                key = "ttft50" if result.streams else "p50"
+                vs_pass_p50 = ratio(
+                    add[key] if result.streams else add["p50"], added(pass_stats[key], base[key])
+                )
+                vs_pass_rps = ratio(s["rps"], pass_stats["rps"])
+            integrity = f"{result.dropped}/{result.reordered}" if result.streams else "-"
+            if result.unterminated:
+                integrity += f" ({result.unterminated} cut)"
+            rows.append(
+                (
+                    scenario,
+                    name,
+                    ms(s["p50"]),
+                    ms(s["p99"]),
+                    ms(add["p50"]),
+                    ms(add["p99"]),
+                    ms(add["ttft50"]) if result.streams else "-",
+                    ms(add["ttft99"]) if result.streams else "-",
+                    f"{s['rps']:,.0f}",
+                    str(result.errors),
+                    integrity,
+                    vs_pass_p50,
+                    vs_pass_rps,
+                )
+            )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    previous = ""
+    for r in rows:
+        if previous and r[0] != previous:
+            lines.append("")
+        previous = r[0]
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    lines.append("")
+    lines.append(
+        "+x = added over calling the upstream directly (ms); '+p50 vs pass' compares +TTFT p50 for streams."
+    )
+    return lines
+
+
+def verdicts(results: dict[str, dict[str, Result]]) -> list[str]:
+    out = []
+    j1 = results.get("json c=1", {})
+    if "junction" in j1 and "direct" in j1:
+        add = added(percentile(j1["junction"].latencies, 50), percentile(j1["direct"].latencies, 50)) * 1000
+        out.append(f"{'MET ' if add <= 3 else 'MISS'}  added p50 at c=1: {add:.2f} ms (target <= 3 ms)")
+    j16 = results.get("json c=16", {})
+    if "junction" in j16:
+        rps = j16["junction"].rps
+        out.append(f"{'MET ' if rps >= 500 else 'MISS'}  req/s at c=16: {rps:,.0f} (target >= 500)")
+    s64 = results.get("stream c=64", {})
+    if "junction" in s64 and "direct" in s64:
+        r = s64["junction"]
+        add = added(percentile(r.ttfts, 50), percentile(s64["direct"].ttfts, 50)) * 1000
+        intact = r.errors == 0 and r.dropped == 0 and r.reordered == 0 and r.unterminated == 0
+        ok = add <= 3 and intact
+        out.append(
+            f"{'MET ' if ok else 'MISS'}  64 streams: added TTFT p50 {add:.2f} ms (target <= 3 ms), "
+            f"{r.streams} streams, {r.dropped} chunks lost, {r.reordered} reordered, {r.errors} errors"
+        )
+    return out
+
+
+# ------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="halve every measured window")
+    parser.add_argument("--scenarios", default="", help="comma-separated subset, e.g. 'json c=16'")
+    parser.add_argument(
+        "--targets", default=",".join(TARGETS), help="comma-separated subset of " + ", ".join(TARGETS)
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server logs)")
+    parser.add_argument(
+        "--hold", type=float, default=0.0, help="pause N seconds before measuring (attach py-spy)"
+    )
+    args = parser.parse_args()
+    targets = [t for t in args.targets.split(",") if t]
+    wanted = {s.strip() for s in args.scenarios.split(",") if s.strip()}
+    scenarios = [s for s in SCENARIOS if not wanted or s.name in wanted]
+    if args.quick:
+        scenarios = [replace(s, load=replace(s.load, duration=s.load.duration / 2)) for s in scenarios]
+
+    tmp = Path(tempfile.mkdtemp(prefix="junction-bench-"))
+    ports = {name: free_port() for name in ("upstream", "passthrough", "junction")}
+    started = time.monotonic()
+    try:
+        with ExitStack() as stack:
+            upstream = start(
+                stack,
+                [
+                    sys.executable, "-m", "bench.fake_upstream", "--host", HOST, "--port", str(ports["upstream"]),
+                    "--latency-ms", str(UPSTREAM_LATENCY_MS), "--chunks", str(STREAM_CHUNKS),
+                    "--gap-ms", str(STREAM_GAP_MS),
+                ],
+                tmp / "upstream.log",
+            )  # fmt: skip
+            wait_until(
+                lambda: http_status(ports["upstream"], "POST", CHAT_PATH, body=b"{}") == 200,
+                "upstream",
+                upstream,
+            )
+            key = "sk-bench"
+            if "passthrough" in targets:
+                passthrough = start(
+                    stack,
+                    [
+                        sys.executable, "-m", "bench.passthrough", "--host", HOST, "--port", str(ports["passthrough"]),
+                        "--upstream", f"http://{HOST}:{ports['upstream']}",
+                    ],
+                    tmp / "passthrough.log",
+                )  # fmt: skip
+                wait_until(
+                    lambda: http_status(ports["passthrough"], "POST", CHAT_PATH, body=b"{}") == 200,
+                    "passthrough",
+                    passthrough,
+                )
+            if "junction" in targets:
+                env = junction_env(tmp, ports["upstream"])
+                key = prepare_junction(env)
+                junction = start(
+                    stack,
+                    [
+                        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST,
+                        "--port", str(ports["junction"]), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+                        "--no-access-log", "--lifespan", "on",
+                    ],
+                    tmp / "junction.log",
+                    env=env,
+                )  # fmt: skip
+                auth = {"authorization": f"Bearer {key}"}
+                wait_until(
+                    lambda: http_status(ports["junction"], "GET", "/v1/models", auth) == 200,
+                    "junction",
+                    junction,
+                )
+                print(f"junction: uvicorn pid {junction.pid}, data dir {tmp}", flush=True)
+            if args.hold:
+                print(f"holding {args.hold:.0f}s", flush=True)
+                time.sleep(args.hold)
+
+            results: dict[str, dict[str, Result]] = {}
+            for scenario in scenarios:
+                results[scenario.name] = {}
+                for name in targets:
+                    load = replace(scenario.load, api_key=key if name == "junction" else "sk-bench")
+                    result = uvloop.run(
+                        run_load(
+                            Target(HOST, ports[name if name != "direct" else "upstream"], CHAT_PATH), load
+                        )
+                    )
+                    results[scenario.name][name] = result
+                    print(
+                        f"  {scenario.name:<12} {name:<12} {result.requests:>6} requests, {result.errors} errors",
+                        flush=True,
+                    )
+                    if result.first_error:
+                        print(f"    first error: {result.first_error}", flush=True)
+        # Every server is stopped here; Junction drained its request-log queue.
+        logged = count_logged(tmp / "junction.sqlite3") if "junction" in targets else 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print(
+        f"fake upstream: {UPSTREAM_LATENCY_MS:g} ms latency; streams of {STREAM_CHUNKS} chunks {STREAM_GAP_MS:g} ms apart; "
+        f"model gpt-4o-mini; {os.cpu_count()} CPUs"
+    )
+    print()
+    print("\n".join(report(results)))
+    if "junction" in targets:
+        sent = sum(r.requests + r.errors for by_target in results.values() for r in [by_target["junction"]])
+        print(f"request log rows written by Junction: {logged} (measured requests: {sent}, plus warm-up)")
+        print()
+        print("\n".join(verdicts(results)))
+    print(f"\ntotal time {time.monotonic() - started:.0f}s")
+    out_dir = REPO / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    payload = {
+        scenario: {
+            name: {**asdict(r), "latencies": None, "ttfts": None, **row_stats(r)} for name, r in by.items()
+        }
+        for scenario, by in results.items()
+    }
+    (out_dir / time.strftime("%Y%m%dT%H%M%S.json")).write_text(json.dumps(payload, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""Canonical events -> the Responses event stream, in the exact order and shapes
+the official SDKs' stream accumulators check (``output_item.added`` before
+its deltas, the same item id through ``response.completed``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from gateway.canonical import (
+    CanonicalRequest,
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    ReasoningDone,
+    ResponseStart,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolCallStart,
+    Usage,
+    UsageEvent,
+)
+from gateway.dialects.responses.encode import (
+    finish_status,
+    function_call_item,
+    message_item,
+    new_id,
+    opaque_state,
+    output_text,
+    reasoning_item,
+    response_id,
+    response_object,
+)
+from gateway.dialects.responses.errors import encode_stream_error
+
+
+@dataclass(slots=True)
+class _OpenItem:
+    kind: str  # "message" | "reasoning" | "function_call"
+    output_index: int
+    id: str
+    text: list[str] = field(default_factory=list)  # message text, or reasoning text
+    summary: list[str] = field(default_factory=list)  # reasoning summary of the open part
+    summary_open: bool = False
+    summaries: list[str] = field(default_factory=list)  # finished summary parts
+    call_id: str = ""
+    name: str = ""
+
+
+class StreamEncoder:
+    """Canonical events -> the Responses event stream (``event:`` lines,
+    increasing ``sequence_number``), ending with ``response.completed``,
+    ``response.incomplete`` or ``response.failed``."""
+
+    def __init__(
+        self,
+        *,
+        request: CanonicalRequest,
+        finalize: Callable[[Usage], dict[str, Any]],
+        request_id: str = "",
+    ) -> None:
+        self._request = request
+        self._finalize = finalize
+        self._request_id = request_id
+        self._seq = 0
+        self._id = ""
+        self._model = request.model
+        self._created = 0
+        self._usage: Usage | None = None
+        self._output: list[dict[str, Any] | None] = []  # finished items by output_index
+        self._text_item: _OpenItem | None = None  # the open message or reasoning item
+        self._calls: dict[int, _OpenItem] = {}  # open function calls by canonical index
+        self._started = False
+        self._ended = False
+
+    # ------------------------------------------------------------ framing
+
+    def _event(self, kind: str, **data: Any) -> bytes:
+        payload = {"type": kind, "sequence_number": self._seq, **data}
+        self._seq += 1
+        return b"event: " + kind.encode() + b"\ndata: " + msgspec.json.encode(payload) + b"\n\n"
+
+    def _snapshot(self, status: str, **kwargs: Any) -> dict[str, Any]:
+        return response_object(
+            rid=self._id,
+            model=self._model,
+            created=self._created,
+            status=status,
+            output=kwargs.pop("output", []),
+            usage=kwargs.pop("usage", None),
+            request=self._request,
+            **kwargs,
+        )
+
+    def _start(self, event: ResponseStart | None) -> bytes:
+        self._started = True
+        if event is not None:
+            self._id = response_id(event.id)
+            self._model = event.model or self._model
+            self._created = event.created
+        self._id = self._id or response_id("")
+        self._created = self._created or int(time.time())
+        snapshot = self._snapshot("in_progress")
+        return self._event("response.created", response=snapshot) + self._event(
+            "response.in_progress", response=snapshot
+        )
+
+    # -------------------------------------------------------------- items
+
+    def _open(self, kind: str, prefix: str) -> _OpenItem:
+        item = _OpenItem(kind=kind, output_index=len(self._output), id=new_id(prefix))
+        self._output.append(None)
+        return item
+
+    def _open_text_item(self, kind: str, upstream_id: str | None = None) -> bytes:
+        """Make the open message/reasoning item one of ``kind`` (and, when the
+        upstream names its items, that very item)."""
+        current = self._text_item
+        if (
+            current is not None
+            and current.kind == kind
+            and (upstream_id is None or upstream_id == current.id)
+        ):
+            return b""
+        out = self._close_text_item()
+        item = self._open(kind, "msg" if kind == "message" else "rs")
+        if upstream_id:
+            item.id = upstream_id
+        self._text_item = item
+        if kind == "message":
+            out += self._event(
+                "response.output_item.added",
+                output_index=item.output_index,
+                item=message_item(item.id, "", status="in_progress"),
+            )
+            out += self._event(
+                "response.content_part.added",
+                item_id=item.id,
+                output_index=item.output_index,
+                content_index=0,
+                part=output_text(""),
+            )
+        else:
+            out += self._event(
+                "response.output_item.added",
+                output_index=item.output_index,
+                item=reasoning_item(item.id, [], None, None),
+            )
+        return out
+
+    def _close_summary_part(self, item: _OpenItem) -> bytes:
+        if not item.summary_open:
+            return b""
+        item.summary_open = False
+        text = "".join(item.summary)
+        index = len(item.summaries)
+        item.summaries.append(text)
+        item.summary = []
+        common = {"item_id": item.id, "output_index": item.output_index, "summary_index": index}
+        return self._event("response.reasoning_summary_text.done", text=text, **common) + self._event(
+            "response.reasoning_summary_part.done", part={"type": "summary_text", "text": text}, **common
+        )
+
+    def _close_text_item(self, done: ReasoningDone | None = None) -> bytes:
+        item = self._text_item
+        if item is None:
+            return b""
+        self._text_item = None
+        text = "".join(item.text)
+        common = {"item_id": item.id, "output_index": item.output_index}
+        if item.kind == "message":
+            full = message_item(item.id, text)
+            out = self._event("response.output_text.done", content_index=0, text=text, logprobs=[], **common)
+            out += self._event(
+                "response.content_part.done", content_index=0, part=output_text(text), **common
+            )
+        else:
+            out = self._close_summary_part(item)
+            if text:
+                out += self._event("response.reasoning_text.done", content_index=0, text=text, **common)
+            state = None
+            if done is not None:
+                state = opaque_state(
+                    encrypted_content=done.encrypted_content, signature=done.signature, provider=done.provider
+                )
+            full = reasoning_item(item.id, item.summaries, text or None, state)
+        self._output[item.output_index] = full
+        return out + self._event("response.output_item.done", output_index=item.output_index, item=full)
+
+    def _close_call(self, index: int) -> bytes:
+        item = self._calls.pop(index, None)
+        if item is None:
+            return b""
+        arguments = "".join(item.text)
+        full = function_call_item(item.id, item.call_id, item.name, arguments)
+        self._output[item.output_index] = full
+        return self._event(
+            "response.function_call_arguments.done",
+            item_id=item.id,
+            output_index=item.output_index,
+            arguments=arguments,
+        ) + self._event("response.output_item.done", output_index=item.output_index, item=full)
+
+    # ------------------------------------------------------------- events
+
+    def encode(self, event: Event) -> bytes:
+        if self._ended:
+            return b""
+        if isinstance(event, StreamError):
+            self._ended = True
+            return encode_stream_error(event.error, self._request_id, sequence_number=self._seq)
+        if isinstance(event, ResponseStart):
+            return b"" if self._started else self._start(event)
+        out = b"" if self._started else self._start(None)
+        if isinstance(event, TextDelta):
+            out += self._open_text_item("message")
+            item = self._text_item
+            assert item is not None
+            item.text.append(event.text)
+            return out + self._event(
+                "response.output_text.delta",
+                item_id=item.id,
+                output_index=item.output_index,
+                content_index=0,
+                delta=event.text,
+                logprobs=[],
+            )
+        if isinstance(event, ReasoningDelta):
+            return out + self._reasoning_delta(event)
+        if isinstance(event, ReasoningDone):
+            current = self._text_item
+            if current is None or current.kind != "reasoning" or (event.id and event.id != current.id):
+                out += self._open_text_item("reasoning", event.id)
+            return out + self._close_text_item(event)
+        if isinstance(event, ToolCallStart):
+            out += self._close_text_item()
+            item = self._open("function_call", "fc")
+            item.call_id, item.name = event.call_id, event.name
+            self._calls[event.index] = item
+            return out + self._event(
+                "response.output_item.added",
+                output_index=item.output_index,
+                item=function_call_item(item.id, item.call_id, item.name, "", status="in_progress"),
+            )
+        if isinstance(event, ToolCallDelta):
+            call = self._calls.get(event.index)
+            if call is None or not event.arguments:
+                return out
+            call.text.append(event.arguments)
+            return out + self._event(
+                "response.function_call_arguments.delta",
+                item_id=call.id,
+                output_index=call.output_index,
+                delta=event.arguments,
+            )
+        if isinstance(event, ToolCallDone):
+            return out + self._close_call(event.index)
+        if isinstance(event, UsageEvent):
+            self._usage = event.usage
+            return out
+        if isinstance(event, Finish):
+            return out + self._finish(event.reason)
+        return out
+
+    def _reasoning_delta(self, event: ReasoningDelta) -> bytes:
+        out = self._open_text_item("reasoning", event.id)
+        item = self._text_item
+        assert item is not None
+        common = {"item_id": item.id, "output_index": item.output_index}
+        if not event.is_summary:
+            item.text.append(event.text)
+            return out + self._event(
+                "response.reasoning_text.delta", content_index=0, delta=event.text, **common
+            )
+        if not item.summary_open:
+            item.summary_open = True
+            out += self._event(
+                "response.reasoning_summary_part.added",
+                summary_index=len(item.summaries),
+                part={"type": "summary_text", "text": ""},
+                **common,
+            )
+        item.summary.append(event.text)
+        return out + self._event(
+            "response.reasoning_summary_text.delta",
+            summary_index=len(item.summaries),
+            delta=event.text,
+            **common,
+        )
+
+    def _finish(self, reason: FinishReason) -> bytes:
+        self._ended = True
+        out = self._close_text_item()
+        for index in sorted(self._calls):
+            out += self._close_call(index)
+        status, incomplete, error = finish_status(reason)
+        usage = self._usage or Usage()
+        final = self._snapshot(
+            status,
+            output=[item for item in self._output if item is not None],
+            usage=usage,
+            incomplete_details=incomplete,
+            error=error,
+        )
+        final.update(self._finalize(usage))
+        kind = {"completed": "response.completed", "incomplete": "response.incomplete"}.get(
+            status, "response.failed"
+        )
+        return out + self._event(kind, response=final)
+
+    def finish(self) -> bytes:
+        return b""

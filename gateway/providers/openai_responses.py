@@ -1,0 +1,220 @@
+"""Provider kind ``openai``, translation path: canonical request -> the Responses
+API here; Responses JSON and SSE -> canonical in ``openai_responses_answer``
+(re-exported, so this module is the whole adapter).
+
+Used when the caller's dialect is not OpenAI's (a Messages caller), or when a
+stage must rewrite the answer (then a chat caller is served from Responses
+too). Requests are stateless: ``store: false``, and for reasoning models
+``include: ["reasoning.encrypted_content"]`` so reasoning state comes back
+with the answer and is carried into the next turn inside the input items.
+
+Refused (the Responses API has no such parameter): ``stop``, ``seed``,
+``presence_penalty``, ``frequency_penalty``, ``n`` > 1, ``top_k``; and
+``logprobs`` / ``top_logprobs``, which the canonical form does not carry.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from gateway.canonical import (
+    CanonicalRequest,
+    Dialect,
+    FilePart,
+    FunctionCall,
+    FunctionCallOutput,
+    FunctionTool,
+    ImageGenerationTool,
+    ImagePart,
+    Item,
+    Message,
+    OutputFormatType,
+    Part,
+    Reasoning,
+    Role,
+    TextPart,
+    Tool,
+    ToolChoiceMode,
+    WebSearchTool,
+)
+from gateway.errors import unsupported_parameter
+from gateway.providers.base import UpstreamRequest
+from gateway.providers.openai import auth_headers, map_error
+from gateway.providers.openai_responses_answer import KIND, PROVIDER_KIND, StreamDecoder, parse_response
+from gateway.reasoning_state import state_for
+
+__all__ = ["KIND", "StreamDecoder", "build_request", "map_error", "parse_response"]
+
+# How each dialect spells the stop parameter, for the refusal to name it.
+_STOP_PARAM = {Dialect.MESSAGES: "stop_sequences"}
+# Model families that reason (and so accept ``reasoning.encrypted_content``).
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|gpt-6|codex)")
+
+
+# ---------------------------------------------------------------- request
+
+
+def refuse_unsupported(req: CanonicalRequest) -> None:
+    checks: list[tuple[str, bool, str]] = [
+        (_STOP_PARAM.get(req.dialect, "stop"), bool(req.stop), "The Responses API has no stop sequences."),
+        ("seed", req.seed is not None, "The Responses API has no 'seed'."),
+        ("presence_penalty", req.presence_penalty is not None, "The Responses API has no penalties."),
+        ("frequency_penalty", req.frequency_penalty is not None, "The Responses API has no penalties."),
+        ("n", req.n is not None and req.n > 1, "The Responses API returns one answer per request."),
+        ("top_k", req.top_k is not None, "The Responses API has no 'top_k'."),
+        ("logprobs", bool(req.logprobs), "Log probabilities are not translated."),
+        ("top_logprobs", bool(req.top_logprobs), "Log probabilities are not translated."),
+    ]
+    for param, refused, detail in checks:
+        if refused:
+            raise unsupported_parameter(param, KIND, detail)
+
+
+def _input_part(part: Part, role: Role) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "output_text" if role is Role.ASSISTANT else "input_text", "text": part.text}
+    if isinstance(part, ImagePart):
+        return {"type": "input_image", "image_url": part.url, "detail": part.detail or "auto"}
+    if isinstance(part, FilePart):
+        out: dict[str, Any] = {"type": "input_file"}
+        if part.data_url is not None:
+            out["file_data"] = part.data_url
+        if part.file_id is not None:
+            out["file_id"] = part.file_id
+        if part.filename is not None:
+            out["filename"] = part.filename
+        return out
+    raise TypeError(part)
+
+
+def _input_item(item: Item, param: str) -> dict[str, Any] | None:
+    if isinstance(item, Message):
+        if item.role is Role.ASSISTANT and any(not isinstance(p, TextPart) for p in item.content):
+            raise unsupported_parameter(f"{param}.content", KIND, "Assistant turns carry text only.")
+        return {
+            "type": "message",
+            "role": str(item.role),
+            "content": [_input_part(p, item.role) for p in item.content],
+        }
+    if isinstance(item, FunctionCall):
+        return {
+            "type": "function_call",
+            "call_id": item.call_id,
+            "name": item.name,
+            "arguments": item.arguments,
+        }
+    if isinstance(item, FunctionCallOutput):
+        return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
+    if isinstance(item, Reasoning):
+        # Only OpenAI's own encrypted state can be replayed: as it came in a
+        # Responses item, or packed by another dialect (``gateway.reasoning_state``).
+        # Another provider's state, or a summary without state, has nothing
+        # OpenAI could resume from. The item id goes back only when known:
+        # OpenAI rejects state under an id it did not issue.
+        state = state_for(
+            PROVIDER_KIND,
+            signature=item.signature,
+            encrypted_content=item.encrypted_content,
+            owner=item.provider or PROVIDER_KIND,
+        )
+        if state is None:
+            return None
+        out: dict[str, Any] = {"type": "reasoning"}
+        if item.id:
+            out["id"] = item.id
+        out["summary"] = [{"type": "summary_text", "text": s} for s in item.summary]
+        out["encrypted_content"] = state
+        return out
+    raise TypeError(item)
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    if isinstance(tool, FunctionTool):
+        return {
+            "type": "function",
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters or {"type": "object", "properties": {}},
+            # Responses defaults to strict schemas; chat and Messages do not.
+            "strict": bool(tool.strict),
+        }
+    if isinstance(tool, WebSearchTool):
+        options = dict(tool.options)
+        location = options.get("user_location")
+        if isinstance(location, dict) and isinstance(location.get("approximate"), dict):
+            # Chat's ``web_search_options.user_location`` nests the fields.
+            options["user_location"] = {"type": "approximate", **location["approximate"]}
+        return {"type": "web_search", **options}
+    if isinstance(tool, ImageGenerationTool):
+        return {"type": "image_generation", **tool.options}
+    raise TypeError(tool)
+
+
+def responses_body(req: CanonicalRequest, *, upstream_model: str) -> dict[str, Any]:
+    inputs = [_input_item(item, f"input[{i}]") for i, item in enumerate(req.items)]
+    body: dict[str, Any] = {
+        "model": upstream_model,
+        "input": [item for item in inputs if item is not None],
+        "store": False,
+    }
+    replays_reasoning = any(item is not None and item["type"] == "reasoning" for item in inputs)
+    if req.reasoning_effort or replays_reasoning or _REASONING_MODEL.match(upstream_model):
+        body["include"] = ["reasoning.encrypted_content"]
+    if req.instructions:
+        body["instructions"] = req.instructions
+    if req.tools:
+        body["tools"] = [_tool(t) for t in req.tools]
+    if req.tool_choice is not None:
+        body["tool_choice"] = (
+            {"type": "function", "name": req.tool_choice.name}
+            if req.tool_choice.mode is ToolChoiceMode.FUNCTION
+            else str(req.tool_choice.mode)
+        )
+    fmt = req.output_format
+    if fmt is not None:
+        if fmt.type is OutputFormatType.JSON_SCHEMA:
+            spec: dict[str, Any] = {"type": "json_schema", "name": fmt.name, "schema": fmt.schema}
+            if fmt.strict is not None:
+                spec["strict"] = fmt.strict
+            if fmt.description is not None:
+                spec["description"] = fmt.description
+            body["text"] = {"format": spec}
+        else:
+            body["text"] = {"format": {"type": str(fmt.type)}}
+    reasoning = {
+        k: val for k, val in (("effort", req.reasoning_effort), ("summary", req.reasoning_summary)) if val
+    }
+    if reasoning:
+        body["reasoning"] = reasoning
+    optional = {
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "max_output_tokens": req.max_output_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "metadata": req.metadata,
+        "user": req.user,
+    }
+    body.update({k: val for k, val in optional.items() if val is not None})
+    if req.stream:
+        body["stream"] = True
+    return body
+
+
+def build_request(
+    req: CanonicalRequest,
+    *,
+    upstream_model: str,
+    base_url: str,
+    api_key: str,
+    headers: dict[str, str] | None = None,
+) -> UpstreamRequest:
+    refuse_unsupported(req)
+    return UpstreamRequest(
+        url=base_url + "/responses",
+        body=msgspec.json.encode(responses_body(req, upstream_model=upstream_model)),
+        headers=auth_headers(api_key),
+        stream=req.stream,
+    )
