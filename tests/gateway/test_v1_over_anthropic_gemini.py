@@ -1,10 +1,6 @@
 """Chat Completions and Responses over Anthropic and Gemini upstreams, end to
 end with the official OpenAI SDK: plain text, a tool-call round trip and
-json_schema output, streamed and not.
-
-These need the chat / responses encoders (``encode_response`` and
-``StreamEncoder``), written on another branch; until they are merged the
-tests skip, and the routing refusal is what callers get."""
+json_schema output, streamed and not."""
 
 from __future__ import annotations
 
@@ -13,13 +9,11 @@ import json
 import openai
 import pytest
 
-from gateway.dialects import chat, responses
+from tests.fakes import anthropic_upstream, gemini_upstream
 from tests.helpers import wait_for_logs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ENCODERS = hasattr(chat, "StreamEncoder") and hasattr(responses, "StreamEncoder")
-needs_encoders = pytest.mark.skipif(not ENCODERS, reason="chat/responses encoders are not on this branch yet")
 
 UPSTREAMS = {
     "anthropic": ("claude-haiku-4-5", "fake_anthropic"),
@@ -68,7 +62,6 @@ def _responses(client: openai.OpenAI, stream: bool, **kwargs):
         return s.get_final_response()
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_chat_plain_text(client, upstream, stream):
     name, model, fake = upstream
@@ -80,7 +73,6 @@ def test_chat_plain_text(client, upstream, stream):
     assert (row.provider, row.status_code) == (name, 200) and row.output_tokens > 0
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_chat_tool_round_trip(client, upstream, stream):
     _, model, _ = upstream
@@ -104,7 +96,6 @@ def test_chat_tool_round_trip(client, upstream, stream):
     assert "Tool said:" in text and "sunny" in text and finish == "stop"
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_chat_json_schema(client, upstream, stream):
     _, model, _ = upstream
@@ -115,7 +106,6 @@ def test_chat_json_schema(client, upstream, stream):
     assert json.loads(text) == {"city": "Paris", "temperature": 21}
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_responses_plain_text(client, upstream, stream):
     _, model, fake = upstream
@@ -123,7 +113,6 @@ def test_responses_plain_text(client, upstream, stream):
     assert response.output_text == fake.reply and response.status == "completed"
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_responses_tool_round_trip(client, upstream, stream):
     _, model, _ = upstream
@@ -140,7 +129,6 @@ def test_responses_tool_round_trip(client, upstream, stream):
     assert "Tool said:" in answer.output_text and "sunny" in answer.output_text
 
 
-@needs_encoders
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 def test_responses_json_schema(client, upstream, stream):
     _, model, _ = upstream
@@ -149,7 +137,6 @@ def test_responses_json_schema(client, upstream, stream):
     assert json.loads(response.output_text) == {"city": "Paris", "temperature": 21}
 
 
-@needs_encoders
 def test_chat_refusal_names_the_parameter(client, fake_anthropic):
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(
@@ -159,7 +146,6 @@ def test_chat_refusal_names_the_parameter(client, fake_anthropic):
     assert fake_anthropic.requests == []
 
 
-@needs_encoders
 def test_responses_refusal_names_the_parameter(client, fake_gemini):
     with pytest.raises(openai.BadRequestError) as info:
         client.responses.create(model="gemini-2.5-flash", input="x", top_logprobs=3)
@@ -167,9 +153,62 @@ def test_responses_refusal_names_the_parameter(client, fake_gemini):
     assert fake_gemini.requests == []
 
 
-@pytest.mark.skipif(ENCODERS, reason="the chat encoders are here: the matrix above runs instead")
-def test_without_encoders_chat_over_anthropic_is_a_clear_routing_error(client, fake_anthropic):
-    with pytest.raises(openai.UnprocessableEntityError) as info:
-        client.chat.completions.create(model="claude-haiku-4-5", messages=[{"role": "user", "content": "x"}])
-    assert info.value.body["type"] == "routing_error"
-    assert fake_anthropic.requests == []
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_responses_reasoning_state_round_trips_to_anthropic(client, fake_anthropic, stream):
+    first = [{"role": "user", "content": "Weather? [[think]] [[tool]]"}]
+    kwargs = {"model": "claude-haiku-4-5", "tools": [RESPONSES_TOOL], "reasoning": {"effort": "low"}}
+    response = _responses(client, stream, input=first, **kwargs)
+    reasoning = next(item for item in response.output if item.type == "reasoning")
+    assert reasoning.encrypted_content == "junction:anthropic:" + anthropic_upstream.SIGNATURE
+    call = next(item for item in response.output if item.type == "function_call")
+    follow_up = [
+        *first,
+        *[item.model_dump(exclude_none=True) for item in response.output],
+        {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+    ]
+    _responses(client, stream, input=follow_up, **kwargs)
+    assistant = fake_anthropic.requests[-1].body["messages"][1]
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": "Let me think… step one.",
+        "signature": anthropic_upstream.SIGNATURE,
+    }
+    assert fake_anthropic.requests[-1].body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_responses_thought_signature_round_trips_to_gemini(client, fake_gemini, stream):
+    first = [{"role": "user", "content": "Weather? [[tool]]"}]
+    response = _responses(client, stream, model="gemini-2.5-flash", input=first, tools=[RESPONSES_TOOL])
+    call = next(item for item in response.output if item.type == "function_call")
+    follow_up = [
+        *first,
+        *[item.model_dump(exclude_none=True) for item in response.output],
+        {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+    ]
+    answer = _responses(client, stream, model="gemini-2.5-flash", input=follow_up, tools=[RESPONSES_TOOL])
+    assert "sunny" in answer.output_text
+    model_turn = fake_gemini.requests[-1].body["contents"][1]
+    assert model_turn["parts"][0]["thoughtSignature"] == gemini_upstream.SIGNATURE
+    assert model_turn["parts"][0]["functionCall"]["name"] == "get_weather"
+
+
+def test_chat_reasoning_with_tools_over_anthropic_is_refused_on_the_tool_result_turn(client, fake_anthropic):
+    first = [{"role": "user", "content": "Weather? [[think]] [[tool]]"}]
+    kwargs = {"model": "claude-haiku-4-5", "tools": [CHAT_TOOL], "reasoning_effort": "low"}
+    _, calls, _ = _chat(client, False, messages=first, **kwargs)
+    call_id, fn, arguments = calls[0]
+    follow_up = [
+        *first,
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": fn, "arguments": arguments}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": call_id, "content": "sunny"},
+    ]
+    with pytest.raises(openai.BadRequestError) as info:
+        _chat(client, False, messages=follow_up, **kwargs)
+    assert info.value.body["param"] == "reasoning_effort"
+    assert len(fake_anthropic.requests) == 1
