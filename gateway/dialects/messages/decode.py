@@ -265,7 +265,9 @@ def _decode_tools(raw: list[Any]) -> list[Tool]:
     for i, tool in enumerate(raw):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if isinstance(kind, str) and kind.startswith("web_search_"):
-            tools.append(WebSearchTool(options=dict(tool)))
+            # Anthropic's own server tool: kept whole, under a key no other
+            # provider's web search option uses, for the Anthropic adapter.
+            tools.append(WebSearchTool(options={"anthropic": dict(tool)}))
             continue
         if kind not in (None, "custom") or not isinstance(tool.get("name"), str):
             raise invalid_request(

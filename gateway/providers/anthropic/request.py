@@ -206,8 +206,8 @@ def _thinking(req: CanonicalRequest) -> dict[str, Any] | None:
 def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
     tools: list[dict[str, Any]] = []
     for i, tool in enumerate(req.tools):
-        if isinstance(tool, WebSearchTool) and str(tool.options.get("type", "")).startswith("web_search_"):
-            tools.append(dict(tool.options))  # Anthropic's own server tool, from a Messages caller
+        if isinstance(tool, WebSearchTool) and isinstance(tool.options.get("anthropic"), dict):
+            tools.append(dict(tool.options["anthropic"]))  # Anthropic's server tool, from a Messages caller
             continue
         if not isinstance(tool, FunctionTool):
             kind = type(tool).__name__.removesuffix("Tool").lower()

@@ -462,3 +462,13 @@ def test_error_shape(kind, name):
 
 def test_every_error_type_is_mapped():
     assert set(messages.ERROR_TYPES) == set(ErrorType)
+
+
+def test_anthropic_web_search_server_tool_reaches_anthropic_whole():
+    tool = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    req = messages.decode({**BODY, "tools": [tool], "tool_choice": None, "thinking": None}, {})
+    upstream = anthropic_wire.build_request(req, upstream_model="claude-x", base_url="https://a", api_key="k")
+    assert json.loads(upstream.body)["tools"] == [tool]
+    with pytest.raises(GatewayError) as info:
+        gemini_wire.build_request(req, upstream_model="g", base_url="https://g", api_key="k")
+    assert info.value.param == "tools[0]"
