@@ -22,6 +22,7 @@ _NAMES: dict[str, dict[Dialect, str]] = {
         Dialect.MESSAGES: "thinking",
     },
     "stop": {Dialect.MESSAGES: "stop_sequences"},
+    "parallel_tool_calls": {Dialect.MESSAGES: "tool_choice.disable_parallel_tool_use"},
     "logprobs": {Dialect.RESPONSES: "top_logprobs"},
     "reasoning_summary": {Dialect.RESPONSES: "reasoning.summary"},
     "metadata": {},

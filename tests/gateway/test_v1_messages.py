@@ -269,7 +269,7 @@ def test_refusal_names_the_parameter_over_gemini(claude, fake_gemini):
             tool_choice={"type": "auto", "disable_parallel_tool_use": True},
             messages=[{"role": "user", "content": "x"}],
         )
-    assert info.value.body["error"]["param"] == "parallel_tool_calls"
+    assert info.value.body["error"]["param"] == "tool_choice.disable_parallel_tool_use"
     assert fake_gemini.requests == []
 
 

@@ -71,7 +71,9 @@ def _refuse_unsupported(req: CanonicalRequest) -> None:
         raise unsupported_parameter("n", PROVIDER, "Junction serves one candidate per request from Gemini.")
     if req.parallel_tool_calls is False and req.tools:
         raise unsupported_parameter(
-            "parallel_tool_calls", PROVIDER, "Gemini cannot be told to make at most one call per turn."
+            param_name(req, "parallel_tool_calls"),
+            PROVIDER,
+            "Gemini cannot be told to make at most one call per turn.",
         )
     if req.reasoning_effort is not None and req.reasoning_effort not in THINKING_BUDGETS:
         raise unsupported_parameter(
