@@ -207,3 +207,24 @@ PROVIDER_CREDENTIALS = {
     slug: {"api_key": env(f"{slug.upper()}_API_KEY"), "base_url": env(f"{slug.upper()}_BASE_URL")}
     for slug in PROVIDER_SLUGS
 }
+
+# Routing (routing_rules): how long a process trusts its compiled rules and
+# decrypted provider keys (seconds; changes made in this process apply at once).
+ROUTING_CACHE_TTL = env_float("ROUTING_CACHE_TTL", 5.0)
+# Pause before a fallback attempt: base * 2^(attempt-1) seconds, capped at 1s.
+ROUTING_RETRY_BACKOFF = env_float("ROUTING_RETRY_BACKOFF", 0.05)
+# Circuit breaker per deployment: open after FAILURES failures among the last
+# WINDOW calls, for COOLDOWN seconds; then one probe call decides (half-open).
+ROUTING_BREAKER_FAILURES = env_int("ROUTING_BREAKER_FAILURES", 5)
+ROUTING_BREAKER_WINDOW = env_int("ROUTING_BREAKER_WINDOW", 20)
+ROUTING_BREAKER_COOLDOWN = env_float("ROUTING_BREAKER_COOLDOWN", 30.0)
+# Live statistics: moving-average weight of a new sample, and how often a
+# process exchanges its statistics and breaker state with Redis (seconds).
+ROUTING_HEALTH_ALPHA = env_float("ROUTING_HEALTH_ALPHA", 0.2)
+ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
+ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
+# Fernet keys for provider keys at rest, comma-separated, first = current.
+PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Requests on a workspace's own provider keys pay no upstream cost; billing may
+# charge this percentage of the would-be cost as a platform fee.
+BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)

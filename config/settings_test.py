@@ -23,3 +23,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"junction-test-{os.getpid()}.sqlite3")
     }
+
+ROUTING_RETRY_BACKOFF = 0.0
+ROUTING_CACHE_TTL = 0.5
+# Health statistics in Redis: one namespace per test process, never shared.
+ROUTING_HEALTH_REDIS_PREFIX = f"test-{os.getpid()}:junction:health"

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.auth import Principal
 from gateway.canonical import CanonicalRequest, CanonicalResponse, Event, Usage
+from gateway.catalog.snapshot import Credentials
 from gateway.errors import GatewayError
 from gateway.logs import request_logs
 
@@ -41,6 +42,11 @@ class CallContext:
     error: GatewayError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
+    # Routing: the key of the current attempt (never logged), and whether it is
+    # the workspace's own (stored or X-<Provider>-Key): billing then charges no
+    # upstream cost, only BYOK_PLATFORM_FEE_PERCENT.
+    upstream_credentials: Credentials | None = None
+    byok: bool = False
     # Stages that must see or rewrite the answer (the firewall's response
     # scope) register here; any such stage also sets ``force_translate`` so
     # the byte pass-through is not used.

@@ -28,7 +28,8 @@ from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
 from gateway.sse import LazyEvent, SSEParser
-from routing_rules.router import route
+from routing_rules.router import ROUTE_HEADER
+from routing_rules.stage import Attempt, attempt_begin, attempt_failed, attempt_ok, route_call
 
 logger = logging.getLogger("junction.pipeline")
 
@@ -88,9 +89,10 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
         catalog = await get_catalog()
-        decision = route(creq, catalog, is_configured=lambda d: provider_credentials(d.provider) is not None)
-        ctx.extra["route"] = decision.trace
-        return await dispatch(ctx, decision.candidates)
+        routed = await route_call(ctx, creq, catalog)
+        response = await dispatch(ctx, routed.attempts)
+        response[ROUTE_HEADER] = routed.decision.header
+        return response
     except GatewayError as err:
         return error_response(ctx, err)
     except Exception:
@@ -101,23 +103,23 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
 # --------------------------------------------------------------- dispatch
 
 
-async def dispatch(ctx: CallContext, candidates: list[DeploymentInfo]) -> HttpResponse:
+async def dispatch(ctx: CallContext, candidates: list[Attempt]) -> HttpResponse:
     """Try candidates in order; fall back on a retryable failure that happened
     before any byte reached the client."""
     attempts: list[dict[str, Any]] = []
     ctx.extra["attempts"] = attempts
     last: GatewayError | None = None
-    for deployment in candidates[:MAX_ATTEMPTS]:
+    for index, attempt in enumerate(candidates[:MAX_ATTEMPTS]):
+        deployment = attempt.deployment
         ctx.provider = deployment.provider.slug
         ctx.model_used = deployment.model.model_id
+        started = await attempt_begin(ctx, attempt, index)
         try:
             response = await send(ctx, deployment, plan_attempt(ctx, deployment))
-            attempts.append({"provider": deployment.provider.slug, "status": "ok"})
+            attempts.append(attempt_ok(ctx, attempt, started))
             return response
         except GatewayError as err:
-            attempts.append(
-                {"provider": deployment.provider.slug, "status": err.status, "error": str(err.type)}
-            )
+            attempts.append(attempt_failed(ctx, attempt, started, err))
             last = err
             if not err.retryable:
                 break
@@ -144,7 +146,7 @@ def same_wire(kind: str, dialect: Dialect) -> bool:
 
 def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
     assert ctx.request is not None
-    creds = provider_credentials(deployment.provider)
+    creds = ctx.upstream_credentials or provider_credentials(deployment.provider)
     if creds is None:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
     dialect = ctx.request.dialect
@@ -225,7 +227,10 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
 
 
 def response_extras(ctx: CallContext) -> dict[str, Any]:
-    return {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+    extras = {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
+    if "routing_mode" in ctx.extra:  # which auto mode chose the deployment
+        extras["routing_mode"] = ctx.extra["routing_mode"]
+    return extras
 
 
 def splice_fields(body: bytes, fields: dict[str, Any]) -> bytes:

@@ -17,6 +17,8 @@ from gateway.auth import key_cache
 from gateway.catalog.services import catalog_sync
 from gateway.catalog.snapshot import invalidate_catalog
 from gateway.logs import request_logs
+from routing_rules.health import health
+from routing_rules.selectors import routing_caches_clear
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.live import LiveServer
@@ -59,9 +61,13 @@ def admin_key(workspace) -> Key:
 def _isolated_caches() -> Iterator[None]:
     key_cache.clear()
     invalidate_catalog()
+    routing_caches_clear()
+    health.reset()
     yield
     key_cache.clear()
     invalidate_catalog()
+    routing_caches_clear()
+    health.reset()
     if django_settings.REDIS_URL:
         cache.clear()
 

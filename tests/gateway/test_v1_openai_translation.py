@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 UPSTREAMS = {
     # provider kind -> (model, provider slug, upstream path, usage the fake reports)
     "openai": ("gpt-4.1", "openai", "/v1/responses", (14, 4, 11)),
-    "openai_compatible": ("deepseek-chat", "deepseek", "/v1/chat/completions", (12, 2, 9)),
+    # Mistral: an openai_compatible provider whose catalog entry has tools, vision and json_schema.
+    "openai_compatible": ("mistral-small-latest", "mistral", "/v1/chat/completions", (12, 2, 9)),
 }
 CHAT_TOOL = {
     "type": "function",
@@ -51,10 +52,11 @@ class Weather(BaseModel):
 
 @pytest.fixture
 def upstreams(fake_openai, fake_openai_server, settings):
-    """The fake serves both OpenAI and DeepSeek (an openai_compatible provider)."""
+    """The fake serves OpenAI and two openai_compatible providers (DeepSeek, Mistral)."""
     _, server = fake_openai_server
     creds = {slug: dict(v) for slug, v in settings.PROVIDER_CREDENTIALS.items()}
     creds["deepseek"] = {"api_key": "sk-deepseek-test", "base_url": f"{server.url}/v1"}
+    creds["mistral"] = {"api_key": "sk-deepseek-test", "base_url": f"{server.url}/v1"}
     settings.PROVIDER_CREDENTIALS = creds
     return fake_openai
 

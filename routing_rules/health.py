@@ -1,0 +1,277 @@
+"""Live health per deployment: moving averages (TTFT, latency, error rate) for
+the auto modes, and a circuit breaker for the router to skip failing ones.
+
+The hot path only touches this process's memory. When ``REDIS_URL`` is set a
+background thread exchanges state with Redis every
+``ROUTING_HEALTH_SYNC_INTERVAL`` seconds in one pipelined round trip: each
+process publishes its averages (merged by sample count on read) and any
+breaker it opened, so every process skips a deployment another one found dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from django.conf import settings
+
+from routing_rules.router.scoring import DeploymentStats
+
+logger = logging.getLogger("junction.routing.health")
+STALE_AFTER = 600  # seconds a process's published statistics count
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(slots=True)
+class _Entry:
+    ttft_ms: float | None = None
+    latency_ms: float | None = None
+    error_rate: float = 0.0
+    samples: int = 0
+    outcomes: deque[bool] = field(default_factory=deque)
+    state: BreakerState = BreakerState.CLOSED
+    open_until: float = 0.0  # unix time
+    probing: bool = False
+    probe_started: float = 0.0
+    dirty: bool = False
+    opened_dirty: bool = False
+    closed_dirty: bool = False
+
+
+def _ewma(old: float | None, new: float, alpha: float) -> float:
+    return new if old is None else old + alpha * (new - old)
+
+
+class HealthRegistry:
+    """This process's view. One instance per process (``health`` below)."""
+
+    def __init__(self, *, clock: Any = time.time, process_id: str | None = None) -> None:
+        self._entries: dict[int, _Entry] = {}
+        self._shared_stats: dict[int, DeploymentStats] = {}
+        self._shared_open: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.process_id = process_id or f"{os.getpid()}-{id(self):x}"
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._redis: Any = None
+
+    # ------------------------------------------------------------- reading
+
+    def _entry(self, deployment_id: int) -> _Entry:
+        entry = self._entries.get(deployment_id)
+        if entry is None:
+            entry = self._entries[deployment_id] = _Entry(
+                outcomes=deque(maxlen=settings.ROUTING_BREAKER_WINDOW)
+            )
+        return entry
+
+    def state(self, deployment_id: int) -> BreakerState:
+        entry = self._entries.get(deployment_id)
+        now = self._clock()
+        shared_until = self._shared_open.get(deployment_id, 0.0)
+        if entry is None:
+            return BreakerState.OPEN if shared_until > now else BreakerState.CLOSED
+        if entry.state is BreakerState.OPEN and entry.open_until <= now:
+            entry.state, entry.probing = BreakerState.HALF_OPEN, False
+        if entry.state is BreakerState.CLOSED and shared_until > now:
+            return BreakerState.OPEN
+        return entry.state
+
+    def is_open(self, deployment_id: int) -> bool:
+        """True when the router must skip the deployment: open, or half-open
+        with its one probe already under way."""
+        state = self.state(deployment_id)
+        if state is BreakerState.HALF_OPEN:
+            e = self._entries[deployment_id]
+            # A probe that never reported (client gone) stops blocking after a cooldown.
+            return e.probing and self._clock() - e.probe_started < settings.ROUTING_BREAKER_COOLDOWN
+        return state is BreakerState.OPEN
+
+    def stats(self) -> dict[int, DeploymentStats]:
+        """Averages for the router: the shared view, refreshed by this process's own."""
+        merged = dict(self._shared_stats)
+        for dep_id, e in self._entries.items():
+            if e.samples and dep_id not in merged:
+                merged[dep_id] = DeploymentStats(e.ttft_ms, e.latency_ms, e.error_rate, e.samples)
+        return merged
+
+    # ------------------------------------------------------------- writing
+
+    def begin(self, deployment_id: int) -> None:
+        """An attempt starts; in half-open state it becomes the probe."""
+        if self.state(deployment_id) is BreakerState.HALF_OPEN:
+            e = self._entry(deployment_id)
+            e.probing, e.probe_started = True, self._clock()
+
+    def release(self, deployment_id: int) -> None:
+        """An attempt ended without saying anything about the upstream's
+        health (a refused request): a probe may be tried again."""
+        e = self._entries.get(deployment_id)
+        if e is not None:
+            e.probing = False
+
+    def record(
+        self, deployment_id: int, *, ok: bool, ttft_ms: float | None = None, latency_ms: float | None = None
+    ) -> None:
+        alpha = settings.ROUTING_HEALTH_ALPHA
+        now = self._clock()
+        with self._lock:
+            e = self._entry(deployment_id)
+            self.state(deployment_id)  # move an expired open breaker to half-open
+            e.samples += 1
+            e.error_rate = _ewma(e.error_rate if e.samples > 1 else None, 0.0 if ok else 1.0, alpha)
+            if ttft_ms is not None:
+                e.ttft_ms = _ewma(e.ttft_ms, float(ttft_ms), alpha)
+            if latency_ms is not None:
+                e.latency_ms = _ewma(e.latency_ms, float(latency_ms), alpha)
+            e.dirty = True
+            if e.state is BreakerState.HALF_OPEN:
+                e.probing = False
+                if ok:
+                    e.state = BreakerState.CLOSED
+                    e.outcomes.clear()
+                    e.closed_dirty = True
+                    self._shared_open.pop(deployment_id, None)
+                else:
+                    self._open(e, now)
+                return
+            e.outcomes.append(ok)
+            if (
+                e.state is BreakerState.CLOSED
+                and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES
+            ):
+                self._open(e, now)
+        self._ensure_sync()
+
+    def _open(self, e: _Entry, now: float) -> None:
+        e.state = BreakerState.OPEN
+        e.open_until = now + settings.ROUTING_BREAKER_COOLDOWN
+        e.outcomes.clear()
+        e.opened_dirty = True
+
+    def reset(self) -> None:
+        """Forget everything, here and (tests) under this process's Redis prefix."""
+        with self._lock:
+            self._entries.clear()
+            self._shared_stats.clear()
+            self._shared_open.clear()
+        if settings.REDIS_URL:
+            client = self._client()
+            keys = list(client.scan_iter(f"{settings.ROUTING_HEALTH_REDIS_PREFIX}:*"))
+            if keys:
+                client.delete(*keys)
+
+    def _client(self) -> Any:
+        import redis
+
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(settings.REDIS_URL)
+        return self._redis
+
+    # ---------------------------------------------------------------- Redis
+
+    def _ensure_sync(self) -> None:
+        if not settings.REDIS_URL or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sync_loop, name="routing-health-sync", daemon=True)
+        self._thread.start()
+
+    def _sync_loop(self) -> None:
+        client = self._client()
+        while not self._stop.wait(settings.ROUTING_HEALTH_SYNC_INTERVAL):
+            try:
+                self.sync(client)
+            except Exception:  # Redis down: keep routing on local state.
+                logger.warning("health sync with Redis failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def sync(self, client: Any, *, prefix: str | None = None) -> None:
+        """Publish this process's changes and read everyone's (two pipelined round trips)."""
+        prefix = prefix or settings.ROUTING_HEALTH_REDIS_PREFIX
+        now = self._clock()
+        with self._lock:
+            changes = []
+            for dep_id, e in self._entries.items():
+                if e.dirty or e.opened_dirty or e.closed_dirty:
+                    changes.append(
+                        (
+                            dep_id,
+                            e.ttft_ms,
+                            e.latency_ms,
+                            e.error_rate,
+                            e.samples,
+                            e.opened_dirty,
+                            e.open_until,
+                            e.closed_dirty,
+                        )
+                    )
+                    e.dirty = e.opened_dirty = e.closed_dirty = False
+        pipe = client.pipeline(transaction=False)
+        for dep_id, ttft, latency, err, samples, opened, open_until, closed in changes:
+            payload = msgspec.json.encode({"t": ttft, "l": latency, "e": err, "n": samples, "at": now})
+            pipe.hset(f"{prefix}:stats:{dep_id}", self.process_id, payload)
+            pipe.expire(f"{prefix}:stats:{dep_id}", STALE_AFTER)
+            pipe.sadd(f"{prefix}:deployments", dep_id)
+            pipe.expire(f"{prefix}:deployments", STALE_AFTER)
+            if opened:
+                ttl_ms = max(1, int((open_until - now) * 1000))
+                pipe.set(f"{prefix}:open:{dep_id}", repr(open_until), px=ttl_ms)
+            if closed:
+                pipe.delete(f"{prefix}:open:{dep_id}")
+        pipe.smembers(f"{prefix}:deployments")
+        known = pipe.execute()[-1]
+        ids = sorted(int(x) for x in known)
+        pipe = client.pipeline(transaction=False)
+        for dep_id in ids:
+            pipe.hgetall(f"{prefix}:stats:{dep_id}")
+            pipe.get(f"{prefix}:open:{dep_id}")
+        results = pipe.execute()
+        shared_stats: dict[int, DeploymentStats] = {}
+        shared_open: dict[int, float] = {}
+        for i, dep_id in enumerate(ids):
+            rows = [msgspec.json.decode(v) for v in results[2 * i].values()]
+            merged = _merge([r for r in rows if now - r.get("at", 0) < STALE_AFTER])
+            if merged is not None:
+                shared_stats[dep_id] = merged
+            opened_until = results[2 * i + 1]
+            if opened_until is not None and float(opened_until) > now:
+                shared_open[dep_id] = float(opened_until)
+        with self._lock:
+            self._shared_stats = shared_stats
+            self._shared_open = shared_open
+
+
+def _merge(rows: list[dict[str, Any]]) -> DeploymentStats | None:
+    """Combine processes' averages, weighting each by its sample count."""
+    total = sum(r["n"] for r in rows)
+    if not total:
+        return None
+
+    def weighted(key: str) -> float | None:
+        pairs = [(r[key], r["n"]) for r in rows if r.get(key) is not None]
+        weight = sum(n for _, n in pairs)
+        return sum(v * n for v, n in pairs) / weight if weight else None
+
+    return DeploymentStats(
+        ttft_ms=weighted("t"), latency_ms=weighted("l"), error_rate=weighted("e") or 0.0, samples=total
+    )
+
+
+# The per-process registry (one per worker process, by design).
+health = HealthRegistry()

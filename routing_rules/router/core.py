@@ -1,0 +1,286 @@
+"""The router: a request -> ordered candidate deployments and a trace of why.
+
+Pure: it takes the catalog snapshot, the workspace's compiled rules, live
+statistics and predicates; it does no I/O, so the pipeline and the preview
+endpoint run exactly the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.canonical import CanonicalRequest
+from gateway.catalog.snapshot import Catalog, DeploymentInfo, ModelInfo
+from gateway.errors import ErrorType, GatewayError
+from routing_rules.router.features import RequestFeatures, request_features
+from routing_rules.router.rules import ActionType, CompiledRule, evaluate_rules, normalize_mode, pick_split
+from routing_rules.router.scoring import DeploymentStats, score_deployments
+
+NO_ELIGIBLE = "No eligible providers available for this request."
+ROUTE_HEADER = "x-junction-route"
+# Excluded deployments listed one by one in the trace (auto pools can be large).
+TRACE_EXCLUDED_LIMIT = 12
+NON_CHAT_CAPABILITIES = frozenset({"embeddings", "image_generation"})
+
+
+@dataclass(slots=True)
+class RouteDecision:
+    model: ModelInfo | None
+    candidates: list[DeploymentInfo]
+    mode: str | None = None
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    rule_trace: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[int, dict[str, Any]] = field(default_factory=dict)
+    rule_id: int | None = None
+    header: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One entry of the chain to try: a model string and where it came from."""
+
+    name: str
+    source: str  # "request", "rule:<id>", "fallback:rule:<id>"
+
+
+def label(d: DeploymentInfo) -> str:
+    return f"{d.provider.slug}/{d.model.model_id}"
+
+
+def split_provider_prefix(name: str, catalog: Catalog) -> tuple[str | None, str]:
+    """``anthropic:claude-sonnet-4-5`` -> ("anthropic", "claude-sonnet-4-5")."""
+    head, sep, tail = name.partition(":")
+    if sep and head in catalog.providers:
+        return head, tail
+    return None, name
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    models: tuple[ModelInfo, ...]  # one model, or the auto pool
+    provider: str | None
+    mode: str | None
+    auto: bool
+
+
+def resolve(name: str, catalog: Catalog, *, needs: frozenset[str]) -> Resolved | None:
+    """A model string -> the model(s) it names. None when it names nothing."""
+    provider, rest = split_provider_prefix(name, catalog)
+    if rest == "auto":
+        return Resolved(auto_pool(catalog, needs=needs), provider, None, auto=True)
+    if rest.startswith("auto:"):
+        mode = normalize_mode(rest)
+        if mode is None:
+            raise GatewayError(
+                ErrorType.INVALID_REQUEST,
+                f"Unknown routing mode in '{name}': use auto:fast, auto:balance, auto:cost or auto:quality.",
+                param="model",
+                code="invalid_routing_mode",
+            )
+        return Resolved(auto_pool(catalog, needs=needs), provider, mode, auto=True)
+    model = catalog.lookup(rest)
+    if model is None:
+        return None
+    return Resolved((model,), provider, None, auto=False)
+
+
+def auto_pool(catalog: Catalog, *, needs: frozenset[str]) -> tuple[ModelInfo, ...]:
+    if "embeddings" in needs:
+        return tuple(m for m in catalog.models.values() if "embeddings" in m.capabilities)
+    return tuple(m for m in catalog.models.values() if not (m.capabilities & NON_CHAT_CAPABILITIES))
+
+
+def exclusion_reason(
+    d: DeploymentInfo,
+    features: RequestFeatures,
+    *,
+    is_configured: Callable[[DeploymentInfo], bool],
+    is_open: Callable[[DeploymentInfo], bool],
+) -> str | None:
+    missing = features.needs - d.model.capabilities
+    if missing:
+        return "model lacks " + ", ".join(sorted(missing))
+    needed = features.input_tokens + (features.max_output_tokens or 0)
+    if needed > d.model.context_window:
+        return f"~{needed} tokens exceed the context window of {d.model.context_window}"
+    if not is_configured(d):
+        return "provider not configured"
+    if is_open(d):
+        return "circuit open"
+    return None
+
+
+def _never(_: DeploymentInfo) -> bool:
+    return False
+
+
+def route(
+    request: CanonicalRequest,
+    catalog: Catalog,
+    *,
+    is_configured: Callable[[DeploymentInfo], bool],
+    rules: Sequence[CompiledRule] = (),
+    stats: Mapping[int, DeploymentStats] | None = None,
+    is_open: Callable[[DeploymentInfo], bool] = _never,
+    roll: float = 0.0,
+    api_key_prefix: str | None = None,
+    explain: bool = False,
+) -> RouteDecision:
+    """``explain`` (the preview) also fills ``decision.scores`` with every
+    candidate's score parts; the hot path skips building them."""
+    features = request_features(request, api_key_prefix=api_key_prefix)
+    stats = stats or {}
+    decision = RouteDecision(model=None, candidates=[])
+    request_mode = None
+    if request.router_mode:
+        request_mode = normalize_mode(request.router_mode)
+        if request_mode is None:
+            raise GatewayError(
+                ErrorType.INVALID_REQUEST,
+                f"Unknown router_mode '{request.router_mode}': use fast, latency, balance, cost or quality.",
+                param="router_mode",
+                code="invalid_routing_mode",
+            )
+
+    outcome = evaluate_rules(rules, features)
+    decision.rule_trace = outcome.trace
+    terminal = outcome.terminal
+    rule_summary = f"rule={terminal.id}:{terminal.action.type}" if terminal else "rule=none"
+    if terminal is not None:
+        decision.rule_id = terminal.id
+    if terminal is not None and terminal.action.type is ActionType.BLOCK:
+        raise _error(
+            decision,
+            GatewayError(
+                ErrorType.ROUTING,
+                terminal.action.message or "Blocked by a routing rule.",
+                code="request_blocked",
+            ),
+            f"{rule_summary}; candidates=none",
+        )
+
+    targets = _targets(request.model, terminal, outcome.fallbacks_rule, outcome.fallbacks, roll)
+    seen: set[int] = set()
+    for target in targets:
+        resolved = resolve(target.name, catalog, needs=features.needs)
+        step: dict[str, Any] = {"step": "target", "target": target.name, "source": target.source}
+        decision.trace.append(step)
+        if resolved is None:
+            if target.source == "request":
+                raise _error(
+                    decision,
+                    GatewayError(
+                        ErrorType.MODEL_NOT_FOUND,
+                        f"The model '{request.model}' does not exist or you do not have access to it.",
+                        param="model",
+                        code="model_not_found",
+                    ),
+                    f"{rule_summary}; candidates=none",
+                )
+            step["skipped"] = "unknown model"
+            continue
+        # ``auto:<mode>`` in the model string wins; then ``router_mode``; bare ``auto`` balances.
+        mode = resolved.mode or request_mode or ("balance" if resolved.auto else None)
+        if not resolved.auto:
+            step["model"] = resolved.models[0].model_id
+        if resolved.provider:
+            step["provider"] = resolved.provider
+        if mode:
+            step["mode"] = mode
+        if decision.model is None and not resolved.auto:
+            decision.model = resolved.models[0]
+        if decision.mode is None and mode:
+            decision.mode = mode
+        pool = [
+            d
+            for m in resolved.models
+            for d in catalog.deployments.get(m.model_id, ())
+            if resolved.provider is None or d.provider.slug == resolved.provider
+        ]
+        eligible: list[DeploymentInfo] = []
+        excluded: list[dict[str, str]] = []
+        for d in pool:
+            reason = exclusion_reason(d, features, is_configured=is_configured, is_open=is_open)
+            if reason is None:
+                eligible.append(d)
+            else:
+                excluded.append({"deployment": label(d), "reason": reason})
+        step["eligible"] = len(eligible)
+        if excluded:
+            step["excluded"] = excluded[:TRACE_EXCLUDED_LIMIT]
+            if len(excluded) > TRACE_EXCLUDED_LIMIT:
+                step["excluded_more"] = len(excluded) - TRACE_EXCLUDED_LIMIT
+        if mode and eligible:
+            ranked = score_deployments(
+                eligible,
+                mode=mode,
+                stats=stats,
+                input_tokens=features.input_tokens,
+                output_tokens=features.output_tokens,
+                explain=explain,
+            )
+            eligible = [d for d, _, _ in ranked]
+            for d, score, parts in ranked:
+                decision.scores.setdefault(d.id, {"score": score, **parts})
+            step["ranking"] = [
+                {"deployment": label(d), "score": s} for d, s, _ in ranked[:TRACE_EXCLUDED_LIMIT]
+            ]
+        for d in eligible:
+            if d.id not in seen:
+                seen.add(d.id)
+                decision.candidates.append(d)
+
+    if decision.model is None and decision.candidates:
+        decision.model = decision.candidates[0].model
+    shown = ",".join(label(d) for d in decision.candidates[:3]) or "none"
+    mode_part = f"; mode={decision.mode}" if decision.mode else ""
+    decision.header = f"{rule_summary}{mode_part}; candidates={shown}"
+    decision.trace.append({"step": "candidates", "candidates": [label(d) for d in decision.candidates]})
+    if not decision.candidates:
+        raise _error(
+            decision,
+            GatewayError(ErrorType.ROUTING, NO_ELIGIBLE, param="model", code="no_eligible_provider"),
+            decision.header,
+        )
+    return decision
+
+
+def _targets(
+    requested: str,
+    terminal: CompiledRule | None,
+    chain_rule: CompiledRule | None,
+    chain: tuple[str, ...],
+    roll: float,
+) -> list[Target]:
+    targets: list[Target] = []
+    if terminal is None:
+        targets.append(Target(requested, "request"))
+    elif terminal.action.type is ActionType.ROUTE:
+        assert terminal.action.model is not None
+        targets.append(Target(terminal.action.model, f"rule:{terminal.id}"))
+        targets.extend(Target(m, f"fallback:rule:{terminal.id}") for m in terminal.action.fallbacks)
+    else:  # split
+        picked = pick_split(terminal.action.targets, roll)
+        targets.append(Target(picked[0], f"rule:{terminal.id}"))
+        targets.extend(Target(m, f"fallback:rule:{terminal.id}") for m in picked[1:])
+    if chain_rule is not None:
+        targets.extend(Target(m, f"fallback:rule:{chain_rule.id}") for m in chain)
+    unique: list[Target] = []
+    names: set[str] = set()
+    for t in targets:
+        if t.name not in names:
+            names.add(t.name)
+            unique.append(t)
+    return unique
+
+
+def _error(decision: RouteDecision, err: GatewayError, header: str) -> GatewayError:
+    decision.header = header
+    # The rules' entries, then the routing steps (each with a "step" key) that
+    # say why nothing was eligible.
+    err.rule_trace = [*decision.rule_trace, *decision.trace]
+    err.raw = None
+    err.headers[ROUTE_HEADER] = header
+    return err

@@ -1,0 +1,211 @@
+"""The route stage of the /v1 pipeline, and the helpers of its fallback loop.
+
+``route_call`` gathers what the pure router needs (cached rules and keys,
+BYOK headers, live health) and turns its decision into attempts: one per
+candidate deployment and key. The dispatch loop calls ``attempt_begin`` /
+``attempt_ok`` / ``attempt_failed`` around each attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from gateway.canonical import CanonicalRequest
+from gateway.catalog.snapshot import Catalog, Credentials, DeploymentInfo, provider_credentials
+from gateway.errors import GatewayError
+from routing_rules.health import health
+from routing_rules.router import ROUTE_HEADER, RouteDecision, label, route
+from routing_rules.selectors import StoredKey, keys_cache, rules_cache
+
+if TYPE_CHECKING:
+    from gateway.context import CallContext
+
+
+class KeySource(StrEnum):
+    PLATFORM = "platform"
+    WORKSPACE = "workspace"  # a key stored in the console
+    HEADER = "header"  # X-<Provider>-Key on this request
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    deployment: DeploymentInfo
+    credentials: Credentials
+    key_source: KeySource
+    key_hint: str = ""
+
+    @property
+    def byok(self) -> bool:
+        return self.key_source is not KeySource.PLATFORM
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Attempt({label(self.deployment)}, {self.key_source})"
+
+
+@dataclass(slots=True)
+class Routed:
+    decision: RouteDecision
+    attempts: list[Attempt]
+
+
+def byok_header(slug: str) -> str:
+    return f"x-{slug}-key"
+
+
+def byok_keys(headers: Mapping[str, str], catalog: Catalog) -> dict[str, str]:
+    """Per-request provider keys from ``X-<Slug>-Key`` headers (lower-cased)."""
+    found = {}
+    for slug in catalog.providers:
+        value = headers.get(byok_header(slug), "").strip()
+        if value:
+            found[slug] = value
+    return found
+
+
+def base_url_of(deployment: DeploymentInfo) -> str:
+    configured = settings.PROVIDER_CREDENTIALS.get(deployment.provider.slug, {})
+    return (configured.get("base_url") or deployment.provider.base_url).rstrip("/")
+
+
+def plan_attempts(
+    candidates: list[DeploymentInfo], *, byok: Mapping[str, str], stored: Mapping[str, tuple[StoredKey, ...]]
+) -> list[Attempt]:
+    """Header key > the workspace's stored keys (in order) > the platform's."""
+    attempts: list[Attempt] = []
+    for d in candidates:
+        slug = d.provider.slug
+        if slug in byok:
+            attempts.append(Attempt(d, Credentials(byok[slug], base_url_of(d)), KeySource.HEADER))
+        elif slug in stored:
+            for key in stored[slug]:
+                creds = Credentials(key.api_key, base_url_of(d))
+                attempts.append(Attempt(d, creds, KeySource.WORKSPACE, key.hint))
+        else:
+            creds = provider_credentials(d.provider)
+            if creds is not None:
+                attempts.append(Attempt(d, creds, KeySource.PLATFORM))
+    return attempts
+
+
+def decide(
+    request: CanonicalRequest,
+    catalog: Catalog,
+    *,
+    rules: Any,
+    stored: Mapping[str, tuple[StoredKey, ...]],
+    byok: Mapping[str, str],
+    api_key_prefix: str | None,
+    roll: float,
+    explain: bool = False,
+) -> Routed:
+    """The whole routing decision, shared by the pipeline and the preview."""
+
+    def configured(d: DeploymentInfo) -> bool:
+        slug = d.provider.slug
+        return slug in byok or slug in stored or provider_credentials(d.provider) is not None
+
+    decision = route(
+        request,
+        catalog,
+        is_configured=configured,
+        rules=rules,
+        stats=health.stats(),
+        is_open=lambda d: health.is_open(d.id),
+        roll=roll,
+        api_key_prefix=api_key_prefix,
+        explain=explain,
+    )
+    return Routed(decision, plan_attempts(decision.candidates, byok=byok, stored=stored))
+
+
+async def route_call(ctx: CallContext, request: CanonicalRequest, catalog: Catalog) -> Routed:
+    principal = ctx.principal
+    assert principal is not None
+    rules = await rules_cache.get(principal.workspace_id)
+    stored = await keys_cache.get(principal.workspace_id)
+    try:
+        routed = decide(
+            request,
+            catalog,
+            rules=rules,
+            stored=stored,
+            byok=byok_keys(ctx.headers, catalog),
+            api_key_prefix=principal.key_prefix,
+            roll=random.random(),
+        )
+    except GatewayError as err:
+        ctx.extra["rule_trace"] = err.rule_trace or []
+        raise
+    decision = routed.decision
+    ctx.extra["rule_trace"] = decision.rule_trace
+    ctx.extra["route"] = decision.trace
+    ctx.extra["route_header"] = decision.header
+    if decision.mode:
+        ctx.extra["routing_mode"] = decision.mode
+    return routed
+
+
+# ------------------------------------------------------------- dispatch loop
+
+
+async def attempt_begin(ctx: CallContext, attempt: Attempt, index: int) -> float:
+    """Before attempt ``index`` (0-based): back off, claim a half-open probe,
+    and point the context at this deployment and key. Returns the start time."""
+    if index:
+        delay = min(settings.ROUTING_RETRY_BACKOFF * 2 ** (index - 1), 1.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+    health.begin(attempt.deployment.id)
+    ctx.upstream_credentials = attempt.credentials
+    ctx.byok = attempt.byok
+    if attempt.byok:
+        ctx.extra["byok"] = True
+    else:
+        ctx.extra.pop("byok", None)
+    return time.perf_counter()
+
+
+def _attempt_row(attempt: Attempt, started: float) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "provider": attempt.deployment.provider.slug,
+        "model": attempt.deployment.model.model_id,
+        "deployment_id": attempt.deployment.id,
+        "key": str(attempt.key_source),
+        "ms": int((time.perf_counter() - started) * 1000),
+    }
+    if attempt.key_source is KeySource.WORKSPACE:
+        row["key_hint"] = attempt.key_hint
+    return row
+
+
+def attempt_ok(ctx: CallContext, attempt: Attempt, started: float) -> dict[str, Any]:
+    """The upstream accepted: for a stream the time to its first answer bytes
+    is the TTFT sample; for a JSON answer the whole call is the latency."""
+    row = _attempt_row(attempt, started)
+    if ctx.stream:
+        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"])
+    else:
+        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"])
+    row["status"] = "ok"
+    return row
+
+
+def attempt_failed(ctx: CallContext, attempt: Attempt, started: float, err: GatewayError) -> dict[str, Any]:
+    row = _attempt_row(attempt, started)
+    row.update(status=err.status, error=str(err.type), retryable=err.retryable)
+    # Only failures of the upstream itself count against its breaker, not a bad request.
+    if err.retryable:
+        health.record(attempt.deployment.id, ok=False)
+    else:
+        health.release(attempt.deployment.id)
+    if "route_header" in ctx.extra:
+        err.headers.setdefault(ROUTE_HEADER, ctx.extra["route_header"])
+    return row
