@@ -29,12 +29,12 @@ from gateway.canonical import (
     Reasoning,
     TextPart,
 )
-from gateway.catalog.snapshot import get_catalog, provider_credentials
+from gateway.catalog.snapshot import get_catalog
 from gateway.dialects import messages
 from gateway.errors import ErrorType, GatewayError
 from gateway.http import UpstreamFailure, upstream_post
 from gateway.providers import anthropic as anthropic_wire
-from routing_rules.router import route
+from routing_rules.stage import Attempt, route_call
 
 logger = logging.getLogger("junction.count_tokens")
 
@@ -79,12 +79,12 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
         creq = messages.decode({**body, "max_tokens": body.get("max_tokens") or 1}, ctx.headers)
         ctx.attach(creq)
         catalog = await get_catalog()
-        decision = route(creq, catalog, is_configured=lambda d: provider_credentials(d.provider) is not None)
-        first = decision.candidates[0]
-        ctx.provider = first.provider.slug
-        ctx.model_used = first.model.model_id
+        # The same routing as a model call: the workspace's rules and keys.
+        first = (await route_call(ctx, creq, catalog)).attempts[0]
+        ctx.provider = first.deployment.provider.slug
+        ctx.model_used = first.deployment.model.model_id
         result: dict[str, Any] | None = None
-        if first.provider.kind == "anthropic":
+        if first.deployment.provider.kind == "anthropic":
             result = await _anthropic_count(ctx.provider, first, body, creq)
         if result is None:
             result = {"input_tokens": estimate_input_tokens(creq), "estimated": True}
@@ -97,12 +97,11 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
 
 
 async def _anthropic_count(
-    provider: str, deployment: Any, body: dict[str, Any], creq: CanonicalRequest
+    provider: str, attempt: Attempt, body: dict[str, Any], creq: CanonicalRequest
 ) -> dict[str, Any] | None:
-    creds = provider_credentials(deployment.provider)
-    assert creds is not None
+    creds = attempt.credentials
     out = {k: v for k, v in body.items() if k in COUNTED_FIELDS}
-    out["model"] = deployment.upstream_model
+    out["model"] = attempt.deployment.upstream_model
     try:
         resp = await upstream_post(
             creds.base_url + "/v1/messages/count_tokens",
