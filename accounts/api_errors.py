@@ -8,11 +8,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import AccountsError
+from firewall.rules import FirewallError
 
 
 def exception_handler(exc, context):
     if isinstance(exc, AccountsError):
         return Response({"error": {"type": "invalid_request_error", "message": str(exc)}}, status=400)
+    if isinstance(exc, FirewallError):
+        error = {"type": "invalid_request_error", "message": str(exc), "param": exc.field}
+        return Response({"error": error}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,4 +11,5 @@ urlpatterns = [
     path("keys", api.ApiKeyListView.as_view(), name="manage-keys"),
     path("keys/<str:prefix>/revoke", api.ApiKeyRevokeView.as_view(), name="manage-key-revoke"),
     path("", include("routing_rules.api_urls")),
+    path("firewall/", include("firewall.api_urls")),
 ]

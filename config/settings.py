@@ -191,6 +191,13 @@ API_KEY_LOCAL_TTL = env_float("API_KEY_LOCAL_TTL", 3.0)
 API_KEY_SHARED_TTL = env_int("API_KEY_SHARED_TTL", 300)
 # How long a process trusts its copy of the model catalog (seconds).
 CATALOG_TTL = env_float("CATALOG_TTL", 10.0)
+# How long a process trusts its compiled firewall policies before checking the
+# workspace's version in the shared cache (seconds); changes also bump it.
+FIREWALL_TTL = env_float("FIREWALL_TTL", 5.0)
+# Characters of request/answer text the firewall scans per call (not per
+# stream: streams are scanned in bounded windows); the rest passes unscanned
+# and the call is flagged ``firewall_scan_truncated``.
+FIREWALL_MAX_SCAN_CHARS = env_int("FIREWALL_MAX_SCAN_CHARS", 2_000_000)
 
 # Request log writer: rows are buffered and written in batches off the hot path.
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)

@@ -53,6 +53,7 @@ class CallContext:
     force_translate: bool = False
     event_filters: list[Callable[[list[Event]], list[Event]]] = field(default_factory=list)
     response_transforms: list[Callable[[CanonicalResponse], CanonicalResponse]] = field(default_factory=list)
+    firewall: Any = None  # firewall.hooks.Guard when the response scope has rules
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from firewall import hooks as firewall
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
@@ -88,6 +89,7 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
+        await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
         catalog = await get_catalog()
         routed = await route_call(ctx, creq, catalog)
         response = await dispatch(ctx, routed.attempts)
@@ -230,6 +232,7 @@ def response_extras(ctx: CallContext) -> dict[str, Any]:
     extras = {"x_request_id": ctx.request_id, "provider": ctx.provider, "latency_ms": ctx.elapsed_ms()}
     if "routing_mode" in ctx.extra:  # which auto mode chose the deployment
         extras["routing_mode"] = ctx.extra["routing_mode"]
+    extras.update(firewall.extras(ctx))
     return extras
 
 
@@ -284,6 +287,7 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
+    firewall.set_header(ctx, response)
     ctx.finish()
     return response
 
@@ -303,6 +307,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
         ctx.usage = anthropic_wire.usage_from(raw_usage)
     else:
         ctx.usage = openai_wire.USAGE_PARSERS[ctx.request.dialect](raw_usage)
+    body = firewall.screen_json_body(ctx, body, decoded)  # response scope
     return splice_fields(body, response_extras(ctx))
 
 
@@ -315,6 +320,7 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Stream
     )
     response = StreamingHttpResponse(chunks, content_type="text/event-stream")
     response["x-request-id"] = ctx.request_id
+    firewall.set_header(ctx, response)
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response

@@ -1,0 +1,91 @@
+"""The firewall on the hot path: compiled engines cached per process.
+
+A workspace's engine is built from the database once and reused; after
+``FIREWALL_TTL`` seconds the process checks the workspace's version in the
+shared cache (one cache read, no query) and rebuilds only if a policy changed.
+Without a shared cache (the laptop default), it rebuilds after the TTL.
+Writers call ``bump_version`` so every process sees a change within the TTL,
+and this process at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from firewall.engine import Engine
+
+
+def _version_key(workspace_id: int) -> str:
+    return f"firewall:version:{workspace_id}"
+
+
+def _shared() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def _ttl() -> float:
+    return float(getattr(settings, "FIREWALL_TTL", 5.0))
+
+
+@dataclass(slots=True)
+class _Entry:
+    engine: Engine
+    version: str | None
+    checked_at: float
+
+
+class EngineCache:
+    """Per-process holder: workspace id -> compiled engine."""
+
+    MAX_ENTRIES = 20_000
+
+    def __init__(self) -> None:
+        self._entries: dict[int, _Entry] = {}
+
+    async def get(self, workspace_id: int) -> Engine:
+        now = time.monotonic()
+        entry = self._entries.get(workspace_id)
+        if entry is not None and now - entry.checked_at < _ttl():
+            return entry.engine
+        version: str | None = None
+        if _shared():
+            version = await cache.aget(_version_key(workspace_id))
+            if entry is not None and version is not None and version == entry.version:
+                entry.checked_at = now
+                return entry.engine
+        engine = await sync_to_async(_load)(workspace_id)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[workspace_id] = _Entry(engine, version, time.monotonic())
+        return engine
+
+    def forget(self, workspace_id: int) -> None:
+        self._entries.pop(workspace_id, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _load(workspace_id: int) -> Engine:
+    from firewall.selectors import engine_for_workspace
+
+    return engine_for_workspace(workspace_id=workspace_id)
+
+
+engine_cache = EngineCache()
+
+
+async def engine_for(workspace_id: int) -> Engine:
+    return await engine_cache.get(workspace_id)
+
+
+def bump_version(workspace_id: int) -> None:
+    """A policy of the workspace changed: every process reloads it."""
+    engine_cache.forget(workspace_id)
+    cache.set(_version_key(workspace_id), secrets.token_hex(8), None)
