@@ -344,3 +344,49 @@ def test_gemini_errors_in_anthropic_shape(claude, fake_gemini, marker, exc, stat
         "UNAVAILABLE",
         "INVALID_ARGUMENT",
     )
+
+
+# ----------------------------------------------------------------- firewall
+
+
+def test_firewall_on_messages_masks_the_pass_through_and_blocks_in_anthropic_shape(
+    claude, fake_anthropic, api_key
+):
+    from firewall.rules import RuleData
+    from firewall.services import Actor, policy_create
+
+    email, aws = "jane.doe@example.com", "AKIAIOSFODNN7EXAMPLE"
+    rules = [
+        RuleData(name="emails", matcher="detector", detector="email", scopes=["prompt"], action="mask"),
+        RuleData(
+            name="aws", matcher="detector", detector="aws_access_key", scopes=["prompt"], action="block"
+        ),
+    ]
+    policy_create(workspace=api_key.workspace, actor=Actor(label="test"), name="default", rules=rules)
+    message = claude.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=20,
+        messages=[{"role": "user", "content": f"Mail {email} please"}],
+    )
+    assert email not in json.dumps(fake_anthropic.requests[-1].body)
+    assert message.model_extra["firewall"][0]["rule"] == "emails"
+    with pytest.raises(anthropic.BadRequestError) as info:
+        claude.messages.create(
+            model="claude-haiku-4-5", max_tokens=20, messages=[{"role": "user", "content": f"key {aws}"}]
+        )
+    assert info.value.body["type"] == "error" and info.value.body["error"]["type"] == "invalid_request_error"
+    assert info.value.body["error"]["junction_type"] == "firewall_blocked"
+    assert len(fake_anthropic.requests) == 1
+
+
+def test_firewall_response_scope_masks_a_messages_stream(claude, fake_anthropic, api_key):
+    from firewall.rules import RuleData
+    from firewall.services import Actor, policy_create
+
+    rule = RuleData(name="fake", matcher="substring", pattern="Claude", scopes=["response"], action="mask")
+    policy_create(workspace=api_key.workspace, actor=Actor(label="test"), name="default", rules=[rule])
+    with claude.messages.stream(
+        model="claude-haiku-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+    ) as s:
+        message = s.get_final_message()
+    assert "Claude" not in _text(message) and _text(message).startswith("Hello from fake ")
