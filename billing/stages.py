@@ -319,6 +319,18 @@ def mark_final_event(ctx: CallContext) -> None:
         ctx.billing.final_event_pending = True
 
 
+def metered(ctx: CallContext, rewrite: Callable[[Any], bytes | None]) -> Callable[[Any], bytes | None]:
+    """Wrap a pass-through stream rewriter: count delta events (the estimate if
+    the stream is cut) and put ``usage.cost`` into the final usage event."""
+
+    def rewrite_metered(ev: Any) -> bytes | None:
+        ctx.output_events += b'delta"' in ev.raw
+        out = rewrite(ev)
+        return splice_final_usage(ctx, out) if out else out
+
+    return rewrite_metered
+
+
 def splice_final_usage(ctx: CallContext, out: bytes) -> bytes:
     """``usage.cost`` into the final usage event of a translated stream, once."""
     state: CallBilling | None = ctx.billing

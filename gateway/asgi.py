@@ -14,7 +14,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 
 from gateway.context import CallContext
-from gateway.dialects import chat
+from gateway.dialects import chat, messages
 from gateway.errors import ErrorType, GatewayError
 
 API_PREFIXES = ("/v1/", "/api/v1/")
@@ -29,6 +29,8 @@ def is_api_path(path: str) -> bool:
 
 
 def dialect_for_path(path: str) -> Any:
+    if path.removeprefix("/api").startswith("/v1/messages"):
+        return messages
     return chat
 
 

@@ -26,6 +26,7 @@ from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_crede
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
 from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, upstream_post
+from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.providers.base import UpstreamRequest
@@ -85,7 +86,9 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
 async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str) -> HttpResponse:
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     try:
-        ctx.principal = await authenticate(bearer_token(ctx.headers))
+        # Anthropic's SDK sends its key as ``x-api-key``.
+        allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
+        ctx.principal = await authenticate(bearer_token(ctx.headers, allow_x_api_key=allow_x_api_key))
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
@@ -147,8 +150,10 @@ class Plan:
 
 
 def same_wire(kind: str, dialect: Dialect) -> bool:
-    return (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES, Dialect.EMBEDDINGS)) or (
-        kind == "openai_compatible" and dialect in (Dialect.CHAT, Dialect.EMBEDDINGS)
+    return (
+        (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES, Dialect.EMBEDDINGS))
+        or (kind == "openai_compatible" and dialect in (Dialect.CHAT, Dialect.EMBEDDINGS))
+        or (kind == "anthropic" and dialect is Dialect.MESSAGES)
     )
 
 
@@ -160,6 +165,15 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
     if same_wire(kind, dialect) and not ctx.force_translate:
+        if kind == "anthropic":
+            upstream = anthropic_wire.passthrough_request(
+                body=ctx.request.raw,
+                upstream_model=deployment.upstream_model,
+                base_url=creds.base_url,
+                api_key=creds.api_key,
+                headers=ctx.request.passthrough_headers,
+            )
+            return Plan(upstream=upstream, adapter=anthropic_wire, passthrough=True)
         upstream = openai_wire.passthrough_request(
             dialect=dialect,
             body=ctx.request.raw,
@@ -306,8 +320,11 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
             f"Upstream provider '{ctx.provider}' sent invalid JSON.",
             provider=ctx.provider,
         ) from None
-    usage_parser = openai_wire.USAGE_PARSERS[ctx.request.dialect]
-    ctx.usage = usage_parser(decoded.get("usage") if isinstance(decoded, dict) else None)
+    raw_usage = decoded.get("usage") if isinstance(decoded, dict) else None
+    if ctx.request.dialect is Dialect.MESSAGES:
+        ctx.usage = anthropic_wire.usage_from(raw_usage)
+    else:
+        ctx.usage = openai_wire.USAGE_PARSERS[ctx.request.dialect](raw_usage)
     body = firewall.screen_json_body(ctx, body, decoded)  # response scope
     return billing.splice_usage(splice_fields(body, response_extras(ctx)), billing.usage_extras(ctx))
 
@@ -334,6 +351,14 @@ def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
     assert ctx.request is not None
     dialect = ctx.request.dialect
     client_wants_usage = ctx.request.include_usage
+    if dialect is Dialect.MESSAGES:
+
+        def on_usage(usage: Usage) -> dict[str, Any]:
+            ctx.usage = usage
+            billing.mark_final_event(ctx)  # billing: this event also gets usage.cost
+            return response_extras(ctx)
+
+        return billing.metered(ctx, anthropic_wire.passthrough_rewriter(on_usage))
 
     def rewrite(ev: LazyEvent) -> bytes | None:
         ctx.output_events += b'delta"' in ev.raw  # billing: the estimate if the stream is cut

@@ -10,10 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.money import units_to_credits, units_to_usd, usd_number
 from billing.selectors import credits_summary
-from gateway import pipeline
+from gateway import count_tokens, pipeline
 from gateway.auth import authenticate, bearer_token
 from gateway.catalog.snapshot import Catalog, ModelInfo, get_catalog, provider_credentials
-from gateway.dialects import chat, embeddings, responses
+from gateway.dialects import chat, embeddings, messages, responses
 from gateway.errors import ErrorType, GatewayError
 
 
@@ -27,6 +27,18 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def create_response(request: HttpRequest) -> HttpResponse:
     return await pipeline.model_call(request, dialect=responses, endpoint="responses")
+
+
+@csrf_exempt
+@require_POST
+async def create_message(request: HttpRequest) -> HttpResponse:
+    return await pipeline.model_call(request, dialect=messages, endpoint="messages")
+
+
+@csrf_exempt
+@require_POST
+async def count_message_tokens(request: HttpRequest) -> HttpResponse:
+    return await count_tokens.count_tokens(request)
 
 
 @csrf_exempt

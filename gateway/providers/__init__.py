@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gateway.providers import openai_compatible, openai_responses
+from gateway.providers import anthropic, gemini, openai_compatible, openai_responses
 
 
 def provider_adapter(kind: str) -> ModuleType | None:
@@ -17,4 +17,6 @@ _ADAPTERS: dict[str, ModuleType] = {
     # calls never reach an adapter (see gateway.pipeline.plan_attempt).
     "openai": openai_responses,
     "openai_compatible": openai_compatible,
+    "anthropic": anthropic,
+    "gemini": gemini,
 }

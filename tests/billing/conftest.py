@@ -12,6 +12,7 @@ from billing.services import credits_adjust, credits_grant
 from gateway.catalog.snapshot import invalidate_catalog
 from gateway.models import CatalogModel
 from tests.factories import MembershipFactory, UserFactory
+from tests.gateway.conftest import fake_anthropic, fake_anthropic_server  # noqa: F401 (fixtures used here)
 
 
 def set_balance(workspace_id: int, units: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -273,3 +274,38 @@ def test_translated_responses_stream_carries_cost(client, fake_openai, api_key, 
     completed = events[-1].response
     assert completed.usage.model_extra["cost"] == pytest.approx(0.034)
     assert completed.model_extra["cost"] == pytest.approx(0.034)
+
+
+# Anthropic's fake usage: 20 input + 5 cache reads + 3 cache writes, 11 output ->
+# 23 x 1000 + 5 x 500 + 11 x 2000 per 1M = $0.0475 = 475 units.
+MESSAGES_COST_UNITS = 475
+
+
+@pytest.mark.parametrize("translated", [False, True])
+def test_messages_pass_through_and_translated_carry_cost(
+    junction, api_key, fake_anthropic, catalog, monkeypatch, translated
+):
+    from gateway import pipeline
+    from tests.billing.conftest import PRICES, set_prices
+
+    if translated:
+        monkeypatch.setattr(pipeline, "same_wire", lambda kind, dialect: False)
+    set_prices("claude-haiku-4-5", **PRICES)
+    before = balance(api_key.workspace.pk)[0]
+    url = f"{junction.url}/v1/messages"
+    headers = {"x-api-key": api_key.secret, "anthropic-version": "2023-06-01"}
+    body = {"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    answer = httpx.post(url, headers=headers, json=body, timeout=20)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["usage"]["cost"] == pytest.approx(0.0475) and answer.json()["cost"] == pytest.approx(
+        0.0475
+    )
+    final = None
+    with httpx.stream("POST", url, headers=headers, json={**body, "stream": True}, timeout=20) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("data: ") and '"message_delta"' in line:
+                final = json.loads(line[6:])
+    assert final is not None
+    assert final["usage"]["cost"] == pytest.approx(0.0475) and final["cost"] == pytest.approx(0.0475)
+    wait_settled()
+    assert balance(api_key.workspace.pk)[0] == before - 2 * MESSAGES_COST_UNITS

@@ -1,0 +1,21 @@
+"""Anthropic Messages (``POST /v1/messages``) as an inbound dialect.
+
+``decode`` reads the Messages body into the canonical request,
+``encode_response`` / ``StreamEncoder`` write the Message object and its event
+stream, ``encode_error`` / ``encode_stream_error`` the error shapes.
+"""
+
+from gateway.dialects.messages.decode import DIALECT, decode
+from gateway.dialects.messages.encode import StreamEncoder, encode_response
+from gateway.dialects.messages.errors import ERROR_TYPES, encode_error, encode_stream_error, error_body
+
+__all__ = [
+    "DIALECT",
+    "ERROR_TYPES",
+    "StreamEncoder",
+    "decode",
+    "encode_error",
+    "encode_response",
+    "encode_stream_error",
+    "error_body",
+]

@@ -1,0 +1,163 @@
+"""A fake Gemini upstream speaking the real wire format:
+``/v1beta/models/{model}:generateContent`` (JSON) and
+``:streamGenerateContent?alt=sse`` (``data:`` frames separated by CRLF CRLF,
+no terminator), ``usageMetadata``, Google's error bodies.
+
+Markers in the last user text:
+
+``[[429]]`` ``[[503]]``  RESOURCE_EXHAUSTED / UNAVAILABLE
+``[[ctx]]``            400 "input token count exceeds the maximum"
+``[[tool]]``           a functionCall of the first declared function (with a thoughtSignature)
+``[[think]]``          a thought part before the text
+A ``functionResponse`` as the last user part gets "Tool said: <response>";
+``responseMimeType: application/json`` answers ``JSON_REPLY`` as text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+REPLY = "Hello from fake Gemini! héllo 🌍 done."
+JSON_REPLY = {"city": "Paris", "temperature": 21}
+SIGNATURE = "CiQB0e2Kb3Jz-fake-thought-signature"
+USAGE = {
+    "promptTokenCount": 30,
+    "cachedContentTokenCount": 4,
+    "candidatesTokenCount": 10,
+    "thoughtsTokenCount": 6,
+    "totalTokenCount": 46,
+}
+
+
+@dataclass
+class Recorded:
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeGemini:
+    split: int = 9
+    reply: str = REPLY
+    requests: list[Recorded] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.split = 9
+        self.reply = REPLY
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        body = json.loads(raw or b"{}")
+        path, query = scope["path"], scope.get("query_string", b"").decode()
+        self.requests.append(Recorded(path=path, query=query, headers=headers, body=body))
+        if not headers.get("x-goog-api-key"):
+            return await _error(send, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
+        model, _, action = path.removeprefix("/v1beta/models/").partition(":")
+        if action not in ("generateContent", "streamGenerateContent"):
+            return await _error(send, 404, "NOT_FOUND", f"Unknown path {path}")
+        text = _last_user_text(body)
+        if "[[429]]" in text:
+            return await _error(
+                send, 429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."
+            )
+        if "[[503]]" in text:
+            return await _error(send, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+        if "[[ctx]]" in text:
+            message = (
+                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+            )
+            return await _error(send, 400, "INVALID_ARGUMENT", message)
+        parts = self._parts(body, text)
+        if action == "generateContent":
+            answer = _response(model, parts, "STOP", USAGE)
+            return await _json(send, 200, answer)
+        if query != "alt=sse":
+            return await _error(send, 400, "INVALID_ARGUMENT", "this fake only streams with alt=sse")
+        chunks = []
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            chunk = _response(model, [part], "STOP" if last else None, USAGE if last else None)
+            chunks.append(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\r\n\r\n")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        data = b"".join(chunks)
+        for i in range(0, len(data), self.split):
+            await send({"type": "http.response.body", "body": data[i : i + self.split], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _parts(self, body: dict[str, Any], text: str) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        if "[[think]]" in text:
+            parts.append({"text": "Thinking about it…", "thought": True})
+        result = _last_function_response(body)
+        if result is not None:
+            return [*parts, {"text": f"Tool said: {json.dumps(result)}"}]
+        if (body.get("generationConfig") or {}).get("responseMimeType") == "application/json":
+            return [*parts, {"text": json.dumps(JSON_REPLY)}]
+        decls = [d for t in body.get("tools") or [] for d in t.get("functionDeclarations") or []]
+        if "[[tool]]" in text and decls:
+            call = {
+                "functionCall": {"name": decls[0]["name"], "args": {"city": "Paris"}},
+                "thoughtSignature": SIGNATURE,
+            }
+            return [*parts, call]
+        words = self.reply.split(" ")
+        return parts + [{"text": w + (" " if i < len(words) - 1 else "")} for i, w in enumerate(words)]
+
+
+def _response(
+    model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int] | None
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    out: dict[str, Any] = {"candidates": [candidate], "modelVersion": model, "responseId": "fakeResp123"}
+    if usage:
+        out["usageMetadata"] = usage
+    return out
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for content in reversed(body.get("contents") or []):
+        if content.get("role") == "user":
+            return " ".join(p.get("text", "") for p in content.get("parts") or [])
+    return ""
+
+
+def _last_function_response(body: dict[str, Any]) -> Any:
+    contents = body.get("contents") or []
+    if not contents or contents[-1].get("role") != "user":
+        return None
+    for part in contents[-1].get("parts") or []:
+        if "functionResponse" in part:
+            return part["functionResponse"]["response"]
+    return None
+
+
+async def _json(send: Any, status: int, body: Any) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+async def _error(send: Any, status: int, kind: str, message: str) -> None:
+    await _json(send, status, {"error": {"code": status, "message": message, "status": kind}})
