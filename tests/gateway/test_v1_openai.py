@@ -170,9 +170,10 @@ def test_client_disconnect_mid_stream_is_logged(junction, api_key, fake_openai):
         http.stream("POST", f"{junction.url}/v1/chat/completions", headers=headers, json=body) as resp,
     ):
         assert resp.status_code == 200
+        request_id = resp.headers["x-request-id"]
         next(resp.iter_raw())
     # Read the row before releasing the upstream: released first, the rest of
     # the stream could finish before Junction notices the disconnect (a race).
-    (row,) = logs()
+    (row,) = wait_for_logs(request_id=request_id)
     fake_openai.release.set()
     assert row.status_code == 499 and row.extra.get("client_disconnected") is True

@@ -33,6 +33,7 @@ from gateway.providers.anthropic.wire import (
     api_headers,
     default_max_tokens,
 )
+from gateway.providers.arguments import call_arguments
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.params import param_name
 from gateway.reasoning_state import state_for, unpack
@@ -309,7 +310,12 @@ def _conversation(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dic
         elif isinstance(item, FunctionCall):
             add(
                 "assistant",
-                {"type": "tool_use", "id": item.call_id, "name": item.name, "input": _arguments(item, param)},
+                {
+                    "type": "tool_use",
+                    "id": item.call_id,
+                    "name": item.name,
+                    "input": call_arguments(item, param),
+                },
             )
         elif isinstance(item, FunctionCallOutput):
             result: dict[str, Any] = {
@@ -365,22 +371,6 @@ def _source(url: str, param: str) -> dict[str, Any]:
     if url.startswith(("http://", "https://")):
         return {"type": "url", "url": url}
     raise invalid_request(f"Invalid URL in '{param}'.", param=param)
-
-
-def _arguments(call: FunctionCall, param: str) -> Any:
-    if not call.arguments.strip():
-        return {}
-    try:
-        value = msgspec.json.decode(call.arguments)
-    except msgspec.DecodeError:
-        raise invalid_request(
-            f"The arguments of tool call '{call.call_id}' are not valid JSON.", param=param
-        ) from None
-    if not isinstance(value, dict):
-        raise invalid_request(
-            f"The arguments of tool call '{call.call_id}' must be a JSON object.", param=param
-        )
-    return value
 
 
 def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from gateway.canonical import (
     ToolChoiceMode,
 )
 from gateway.errors import invalid_request, unsupported_parameter
+from gateway.providers.arguments import call_arguments
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.params import param_name
 from gateway.reasoning_state import state_for
@@ -192,7 +193,7 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
                     add(role, encoded)
         elif isinstance(item, FunctionCall):
             names[item.call_id] = item.name
-            add("model", {"functionCall": {"name": item.name, "args": _arguments(item, param)}})
+            add("model", {"functionCall": {"name": item.name, "args": call_arguments(item, param)}})
         elif isinstance(item, FunctionCallOutput):
             name = names.get(item.call_id)
             if name is None:
@@ -241,22 +242,6 @@ def _media(url: str, param: str, *, default_mime: str) -> dict[str, Any]:
         mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or default_mime
         return {"fileData": {"mimeType": mime, "fileUri": url}}
     raise invalid_request(f"Invalid URL in '{param}'.", param=param)
-
-
-def _arguments(call: FunctionCall, param: str) -> dict[str, Any]:
-    if not call.arguments.strip():
-        return {}
-    try:
-        value = msgspec.json.decode(call.arguments)
-    except msgspec.DecodeError:
-        raise invalid_request(
-            f"The arguments of tool call '{call.call_id}' are not valid JSON.", param=param
-        ) from None
-    if not isinstance(value, dict):
-        raise invalid_request(
-            f"The arguments of tool call '{call.call_id}' must be a JSON object.", param=param
-        )
-    return value
 
 
 def _tool_response(item: FunctionCallOutput) -> dict[str, Any]:
