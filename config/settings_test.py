@@ -28,3 +28,9 @@ ROUTING_RETRY_BACKOFF = 0.0
 ROUTING_CACHE_TTL = 0.5
 # Health statistics in Redis: one namespace per test process, never shared.
 ROUTING_HEALTH_REDIS_PREFIX = f"test-{os.getpid()}:junction:health"
+
+if REDIS_URL:  # noqa: F405
+    # Tests share a Redis server with other runs: keep to a prefix of their own
+    # (inherited by server processes a test starts) and clear only that.
+    os.environ.setdefault("JUNCTION_TEST_CACHE_PREFIX", f"junction-test-{os.getpid()}")
+    CACHES["default"]["KEY_PREFIX"] = os.environ["JUNCTION_TEST_CACHE_PREFIX"]  # noqa: F405

@@ -9,7 +9,6 @@ from pathlib import Path
 import openai
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 
 from accounts.models import KeyScope, Workspace
 from accounts.services import api_key_create
@@ -81,7 +80,19 @@ def _isolated_caches() -> Iterator[None]:
     routing_caches_clear()
     health.reset()
     if django_settings.REDIS_URL:
-        cache.clear()
+        clear_own_cache_keys()
+
+
+def clear_own_cache_keys() -> None:
+    """Delete this test run's cache keys only (``cache.clear()`` would flush the whole Redis db)."""
+    import redis
+
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture
