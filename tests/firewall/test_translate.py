@@ -1,5 +1,5 @@
 """The response scope on the translation path: provider decoder -> firewall
-event filter -> dialect encoder, driven through ``gateway.pipeline`` with a
+event filter -> dialect encoder, driven through ``gateway.relay`` with a
 stand-in decoder and encoder (the real OpenAI ones are being built), so the
 wiring is exercised exactly as production runs it."""
 
@@ -15,7 +15,7 @@ from django.db import connections
 from firewall import hooks
 from firewall.rules import RuleData
 from firewall.services import Actor, policy_create
-from gateway import pipeline
+from gateway import relay
 from gateway.auth import Principal
 from gateway.canonical import Event, Finish, FinishReason, StreamError, TextDelta, Usage, UsageEvent
 from gateway.context import CallContext
@@ -80,12 +80,12 @@ async def run(workspace, chunks: list[str], monkeypatch) -> tuple[str, CallConte
         chat.decode({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}, {})
     )
     await hooks.screen_request(ctx)
-    plan = pipeline.Plan(
+    plan = relay.Plan(
         upstream=UpstreamRequest(url="http://upstream", body=b"", stream=True),
         adapter=SimpleNamespace(StreamDecoder=Decoder),  # type: ignore[arg-type]
         passthrough=False,
     )
-    out = b"".join([chunk async for chunk in pipeline._translate_events(ctx, Upstream(chunks), plan)])  # type: ignore[arg-type]
+    out = b"".join([chunk async for chunk in relay._translate_events(ctx, Upstream(chunks), plan)])  # type: ignore[arg-type]
     # The database work above ran in asgiref's worker thread: close its connection.
     await sync_to_async(connections.close_all)()
     return out.decode(), ctx, rows
