@@ -133,7 +133,17 @@ def prepare_junction(env: dict[str, str]) -> str:
     """Migrate, load the catalog, make a workspace and an inference key."""
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "sync_catalog")
-    manage(env, "create_workspace", "bench", "--owner", "bench@example.com")
+    # Funded, on a plan whose limits are far above the load: the rate limiter
+    # and the reservations still run on every call, they just never refuse.
+    manage(env, "create_workspace", "bench", "--owner", "bench@example.com", "--credits", "100000000")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from billing.models import Plan; Plan.objects.update_or_create(slug='bench', defaults=dict("
+        "name='Bench', rpm_limit=100_000_000, tpm_limit=10_000_000_000, max_concurrency=100_000))",
+    )
+    manage(env, "set_plan", "bench", "bench")
     return manage(env, "create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
 
 
