@@ -126,6 +126,11 @@ def junction_env(data_dir: Path, upstream_port: int) -> dict[str, str]:
         DJANGO_DEBUG="0",
         LOG_LEVEL="WARNING",
     )
+    # The production shape: BENCH_DATABASE_URL (an empty PostgreSQL database)
+    # and BENCH_REDIS_URL; unset, Junction runs on its embedded defaults.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if os.environ.get(f"BENCH_{name}"):
+            env[name] = os.environ[f"BENCH_{name}"]
     return env
 
 
@@ -141,7 +146,7 @@ def prepare_junction(env: dict[str, str]) -> str:
         "shell",
         "-c",
         "from billing.models import Plan; Plan.objects.update_or_create(slug='bench', defaults=dict("
-        "name='Bench', rpm_limit=100_000_000, tpm_limit=10_000_000_000, max_concurrency=100_000))",
+        "name='Bench', rpm_limit=100_000_000, tpm_limit=2_000_000_000, max_concurrency=100_000))",
     )
     manage(env, "set_plan", "bench", "bench")
     return manage(env, "create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
@@ -376,7 +381,11 @@ def main() -> None:
                     if result.first_error:
                         print(f"    first error: {result.first_error}", flush=True)
         # Every server is stopped here; Junction drained its request-log queue.
-        logged = count_logged(tmp / "junction.sqlite3") if "junction" in targets else 0
+        logged = (
+            count_logged(tmp / "junction.sqlite3")
+            if "junction" in targets and not os.environ.get("BENCH_DATABASE_URL")
+            else 0
+        )
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -7,7 +7,9 @@
 ``response_headers``       ``x-junction-cost`` and the ``x-ratelimit-*`` headers.
 ``settle`` (finish hook)   true cost -> charge; release the rest, write the ledger.
 
-Each DB stage is one ``sync_to_async`` round trip. Settlement runs as a task
+Each DB stage is one ``sync_to_async`` round trip, on the thread pool
+(``thread_sensitive=False``) so concurrent calls' holds and settlements run
+side by side instead of queueing on asgiref's one thread-sensitive thread. Settlement runs as a task
 on the loop right after ``CallContext.finish()`` (which is synchronous and must
 never block); a reservation a crashed process leaves open is closed by
 ``billing.tasks.expire_reservations`` from the call's log row.
@@ -191,7 +193,7 @@ async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
         else None
     )
     try:
-        state.handle = await sync_to_async(reservation_create)(
+        state.handle = await sync_to_async(reservation_create, thread_sensitive=False)(
             request_id=ctx.request_id,
             workspace_id=principal.workspace_id,
             api_key_id=principal.key_id,
@@ -369,7 +371,9 @@ def settle(ctx: CallContext) -> None:
 
 async def _settle_db(ctx: CallContext, state: CallBilling, handle: ReservationHandle, charge: int) -> None:
     try:
-        result = await sync_to_async(reservation_settle)(handle=handle, charge_units=charge)
+        result = await sync_to_async(reservation_settle, thread_sensitive=False)(
+            handle=handle, charge_units=charge
+        )
         state.shortfall_units = result.shortfall_units
     except Exception:
         # The reservation stays open; the expiry task settles it from the log row.
