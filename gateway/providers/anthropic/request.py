@@ -33,8 +33,8 @@ from gateway.providers.anthropic.wire import (
     api_headers,
     default_max_tokens,
 )
-from gateway.providers.arguments import call_arguments
 from gateway.providers.base import UpstreamRequest
+from gateway.providers.content import call_arguments, split_data_url
 from gateway.providers.params import param_name
 from gateway.reasoning_state import state_for, unpack
 
@@ -363,10 +363,7 @@ def _part_block(part: Part, param: str) -> dict[str, Any] | None:
 
 def _source(url: str, param: str) -> dict[str, Any]:
     if url.startswith("data:"):
-        head, sep, data = url[5:].partition(",")
-        mime, _, encoding = head.partition(";")
-        if not sep or encoding != "base64":
-            raise invalid_request(f"Invalid data URL in '{param}': expected base64.", param=param)
+        mime, data = split_data_url(url, param)
         return {"type": "base64", "media_type": mime, "data": data}
     if url.startswith(("http://", "https://")):
         return {"type": "url", "url": url}

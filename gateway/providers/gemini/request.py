@@ -23,8 +23,8 @@ from gateway.canonical import (
     ToolChoiceMode,
 )
 from gateway.errors import invalid_request, unsupported_parameter
-from gateway.providers.arguments import call_arguments
 from gateway.providers.base import UpstreamRequest
+from gateway.providers.content import call_arguments, split_data_url
 from gateway.providers.params import param_name
 from gateway.reasoning_state import state_for
 
@@ -233,10 +233,7 @@ def _part(part: Part, param: str) -> dict[str, Any] | None:
 
 def _media(url: str, param: str, *, default_mime: str) -> dict[str, Any]:
     if url.startswith("data:"):
-        head, sep, data = url[5:].partition(",")
-        mime, _, encoding = head.partition(";")
-        if not sep or encoding != "base64":
-            raise invalid_request(f"Invalid data URL in '{param}': expected base64.", param=param)
+        mime, data = split_data_url(url, param)
         return {"inlineData": {"mimeType": mime, "data": data}}
     if url.startswith(("http://", "https://", "gs://")):
         mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or default_mime
