@@ -236,7 +236,7 @@ async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan
         billing.mark_final_event(ctx)  # billing: the bytes being built get usage.cost
         return response_extras(ctx)
 
-    encoder = ctx.dialect.StreamEncoder(request=ctx.request, finalize=finalize)
+    encoder = ctx.dialect.StreamEncoder(request=ctx.request, finalize=finalize, request_id=ctx.request_id)
 
     def encode(events: list[Event]) -> bytes:
         for event_filter in ctx.event_filters:

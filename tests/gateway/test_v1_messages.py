@@ -230,6 +230,21 @@ def test_mid_stream_error_event_raises_in_the_sdk(claude, fake_anthropic):
     assert "overloaded" in str(info.value)
 
 
+def test_translated_stream_cut_mid_way_is_an_error_event_naming_the_call(claude, fake_openai):
+    """Over OpenAI (translation path) a broken upstream stream becomes Anthropic's
+    ``event: error`` carrying the call's request id, then the stream ends."""
+    with (
+        pytest.raises(anthropic.APIStatusError) as info,
+        claude.messages.stream(
+            model="gpt-4o-mini", max_tokens=10, messages=[{"role": "user", "content": "[[cut]] hi"}]
+        ) as s,
+    ):
+        s.get_final_message()
+    assert "failed mid-stream" in str(info.value)
+    (row,) = wait_for_logs(1)
+    assert info.value.body["request_id"] == row.request_id and row.error_type == "upstream_error"
+
+
 def test_missing_and_bad_keys(junction, catalog):
     client = anthropic.Anthropic(api_key="jk-wrong", base_url=junction.url, max_retries=0)
     with pytest.raises(anthropic.AuthenticationError) as info:

@@ -366,10 +366,11 @@ def test_chat_caller_mid_stream_cut_is_an_api_error(client, upstreams, translate
     stream = client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": "[[cut]] hi"}], stream=True
     )
-    with pytest.raises(openai.APIError, match="failed mid-stream"):
+    with pytest.raises(openai.APIError, match="failed mid-stream") as exc:
         list(stream)
     (row,) = wait_for_logs(1)
     assert row.error_type == "upstream_error"
+    assert exc.value.body["request_id"] == row.request_id  # the error event names the call
 
 
 @pytest.mark.parametrize("kind", list(UPSTREAMS))
@@ -378,6 +379,8 @@ def test_responses_caller_mid_stream_cut_is_an_error_event(client, upstreams, tr
     events = list(client.responses.create(model=model, input="[[cut]] hi", stream=True))
     assert events[0].type == "response.created"
     assert events[-1].type == "error" and "failed mid-stream" in events[-1].message
+    (row,) = wait_for_logs(1)
+    assert events[-1].model_extra["request_id"] == row.request_id
 
 
 @pytest.mark.parametrize("kind", list(UPSTREAMS))

@@ -150,9 +150,12 @@ class StreamEncoder:
     accumulates: message_start, (content_block_start, ping once, deltas,
     content_block_stop)*, message_delta, message_stop."""
 
-    def __init__(self, *, request: CanonicalRequest, finalize: Callable[[Usage], dict[str, Any]]) -> None:
+    def __init__(
+        self, *, request: CanonicalRequest, finalize: Callable[[Usage], dict[str, Any]], request_id: str = ""
+    ) -> None:
         self._request = request
         self._finalize = finalize
+        self._request_id = request_id
         self._started = False
         self._pinged = False
         self._ended = False
@@ -208,7 +211,7 @@ class StreamEncoder:
             return out
         if isinstance(event, StreamError):
             self._ended = True
-            return out + encode_stream_error(event.error, "")
+            return out + encode_stream_error(event.error, self._request_id)
         return out
 
     def finish(self) -> bytes:
