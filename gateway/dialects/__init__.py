@@ -11,11 +11,12 @@ A dialect module ``gateway/dialects/<name>.py`` offers:
     The non-streaming JSON body; ``extras`` (``x_request_id``, ``provider``,
     ``latency_ms``, later ``cost``...) are added as top-level fields.
 
-``class StreamEncoder(*, request: CanonicalRequest, finalize: Callable[[Usage], dict])``
+``class StreamEncoder(*, request: CanonicalRequest, finalize: Callable[[Usage], dict], request_id: str)``
     with ``encode(event: Event) -> bytes`` and ``finish() -> bytes``: the
     dialect's SSE bytes for each canonical event, in the exact sequence the
     official SDKs parse. ``finalize(usage)`` returns the extras to attach to
-    the final usage-bearing event.
+    the final usage-bearing event; ``request_id`` names the call in a
+    mid-stream error event.
 
 ``encode_error(err: GatewayError, request_id: str) -> bytes`` and
 ``encode_stream_error(err: GatewayError, request_id: str) -> bytes``

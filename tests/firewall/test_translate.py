@@ -42,7 +42,7 @@ class Decoder:
 
 
 class Encoder:
-    def __init__(self, *, request: Any, finalize: Any) -> None:
+    def __init__(self, *, request: Any, finalize: Any, request_id: str = "") -> None:
         self.finalize = finalize
 
     def encode(self, event: Event) -> bytes:
