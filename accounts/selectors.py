@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import ApiKey, Membership, Workspace
+from accounts.models import ApiKey, Workspace
 
 
 def api_key_by_hash(*, key_hash: str, related: tuple[str, ...] = ()) -> ApiKey | None:
@@ -17,7 +17,3 @@ def api_key_by_prefix(*, prefix: str) -> ApiKey | None:
 
 def workspace_by_slug(*, slug: str) -> Workspace | None:
     return Workspace.objects.filter(slug=slug).first()
-
-
-def membership_for(*, workspace_id: int, user_id: int) -> Membership | None:
-    return Membership.objects.filter(workspace_id=workspace_id, user_id=user_id).first()

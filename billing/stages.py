@@ -396,6 +396,6 @@ async def _await(coro: Any) -> None:
 
 
 async def drain() -> None:
-    """Wait for this loop's pending settlements (tests, shutdown)."""
+    """Wait for this loop's pending settlements (ASGI lifespan shutdown)."""
     while _pending:
         await asyncio.gather(*list(_pending), return_exceptions=True)

@@ -2,7 +2,7 @@
 
 HTTP under /v1/ and /api/v1/ goes to the lean API handler; everything else
 (console, admin, management API) to Django's full stack; WebSockets to
-Channels consumers. Lifespan shutdown drains the request-log buffer.
+Channels consumers. Lifespan shutdown finishes pending settlements, then drains the request-log buffer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ django_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from billing import stages as billing_stages  # noqa: E402
 from gateway.asgi import ApiASGIHandler, is_api_path  # noqa: E402
 from gateway.http import clients  # noqa: E402
 from gateway.logs import request_logs  # noqa: E402
@@ -48,6 +49,8 @@ async def application(scope, receive, send):
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # Settlements still in flight finish first, then the log buffer drains.
+                await billing_stages.drain()
                 await asyncio.to_thread(request_logs.stop)
                 await clients.close_current()
                 await send({"type": "lifespan.shutdown.complete"})

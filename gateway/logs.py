@@ -26,18 +26,12 @@ class RequestLogWriter:
         self._stopping = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
-        self._listeners: list[Any] = []
 
     def submit(self, row: dict[str, Any]) -> None:
         self._idle.clear()
         self._queue.put(row)
         if self._thread is None or not self._thread.is_alive():
             self._start()
-
-    def add_listener(self, fn: Any) -> None:
-        """``fn(rows)`` runs in the writer thread after each batch is stored
-        (the live feed publishes from here, off the hot path)."""
-        self._listeners.append(fn)
 
     def _start(self) -> None:
         with self._lock:
@@ -86,11 +80,6 @@ class RequestLogWriter:
                 logger.exception("writing %d request log rows failed (attempt %d)", len(rows), attempt + 1)
                 close_old_connections()
                 time.sleep(0.2 * (attempt + 1))
-        for listener in self._listeners:
-            try:
-                listener(rows)
-            except Exception:
-                logger.exception("request log listener failed")
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until every submitted row is written (tests, shutdown)."""
