@@ -22,6 +22,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.asgi import Recorded, read_request, send_json, words
+
 REPLY = "Hello from fake Claude! héllo 🌍 done."
 JSON_REPLY = {"city": "Paris", "temperature": 21}
 TOOL_INPUT = {"city": "Paris"}
@@ -32,13 +34,6 @@ USAGE = {
     "output_tokens": 11,
 }
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 @dataclass
@@ -55,20 +50,13 @@ class FakeAnthropic:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        body = json.loads(raw or b"{}")
-        path = scope["path"]
-        self.requests.append(Recorded(path=path, headers=headers, body=body))
+        recorded = await read_request(scope, receive)
+        headers, body, path = recorded.headers, recorded.body, recorded.path
+        self.requests.append(recorded)
         if not headers.get("x-api-key") or headers.get("anthropic-version") != "2023-06-01":
             return await _error(send, 401, "authentication_error", "invalid x-api-key")
         if path == "/v1/messages/count_tokens":
-            return await _json(send, 200, {"input_tokens": 42})
+            return await send_json(send, 200, {"input_tokens": 42})
         if path != "/v1/messages":
             return await _error(send, 404, "not_found_error", f"Unknown path {path}")
         if not isinstance(body.get("max_tokens"), int):
@@ -95,7 +83,7 @@ class FakeAnthropic:
             "usage": USAGE,
         }
         if not body.get("stream"):
-            return await _json(send, 200, message)
+            return await send_json(send, 200, message)
         frames = _stream_frames(message, text)
         await send(
             {
@@ -151,10 +139,10 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
             empty = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": w} for w in _words(block["text"])]
+            deltas = [{"type": "text_delta", "text": w} for w in words(block["text"])]
         elif block["type"] == "thinking":
             empty = {"type": "thinking", "thinking": "", "signature": ""}
-            deltas = [{"type": "thinking_delta", "thinking": w} for w in _words(block["thinking"])]
+            deltas = [{"type": "thinking_delta", "thinking": w} for w in words(block["thinking"])]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         else:
             empty = {**block, "input": {}}
@@ -192,11 +180,6 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
     return frames
 
 
-def _words(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-
-
 def _last_user_text(body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
         if message.get("role") != "user":
@@ -221,15 +204,8 @@ def _last_tool_result(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _json(send: Any, status: int, body: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    data = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"request-id", b"req_fake"), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
-
-
 async def _error(
     send: Any, status: int, kind: str, message: str, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_fake"}
-    await _json(send, status, body, extra)
+    await send_json(send, status, body, [(b"request-id", b"req_fake"), *(extra or [])])

@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.asgi import Recorded, read_request, send_json
+
 REPLY = "Hello from fake Gemini! héllo 🌍 done."
 JSON_REPLY = {"city": "Paris", "temperature": 21}
 SIGNATURE = "CiQB0e2Kb3Jz-fake-thought-signature"
@@ -29,14 +31,6 @@ USAGE = {
     "thoughtsTokenCount": 6,
     "totalTokenCount": 46,
 }
-
-
-@dataclass
-class Recorded:
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 @dataclass
@@ -53,16 +47,10 @@ class FakeGemini:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        body = json.loads(raw or b"{}")
-        path, query = scope["path"], scope.get("query_string", b"").decode()
-        self.requests.append(Recorded(path=path, query=query, headers=headers, body=body))
+        recorded = await read_request(scope, receive)
+        headers, body = recorded.headers, recorded.body
+        path, query = recorded.path, recorded.query
+        self.requests.append(recorded)
         if not headers.get("x-goog-api-key"):
             return await _error(send, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
         model, _, action = path.removeprefix("/v1beta/models/").partition(":")
@@ -83,7 +71,7 @@ class FakeGemini:
         parts = self._parts(body, text)
         if action == "generateContent":
             answer = _response(model, parts, "STOP", USAGE)
-            return await _json(send, 200, answer)
+            return await send_json(send, 200, answer)
         if query != "alt=sse":
             return await _error(send, 400, "INVALID_ARGUMENT", "this fake only streams with alt=sse")
         chunks = []
@@ -152,12 +140,5 @@ def _last_function_response(body: dict[str, Any]) -> Any:
     return None
 
 
-async def _json(send: Any, status: int, body: Any) -> None:
-    await send(
-        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-    )
-    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
-
-
 async def _error(send: Any, status: int, kind: str, message: str) -> None:
-    await _json(send, status, {"error": {"code": status, "message": message, "status": kind}})
+    await send_json(send, status, {"error": {"code": status, "message": message, "status": kind}})

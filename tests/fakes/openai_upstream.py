@@ -31,17 +31,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.asgi import Recorded, read_request, send_json, words
+
 REPLY = "Hello from the fake upstream! héllo 🌍 done."
 JSON_REPLY = '{"city": "Paris", "temperature_c": 18}'
 REASONING = "The user greets me; answer warmly."
 ENCRYPTED = "gAAAAAfake-encrypted-reasoning=="
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
 
 
 @dataclass
@@ -63,29 +58,22 @@ class FakeOpenAI:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        body = json.loads(raw or b"{}")
-        path = scope["path"]
-        self.requests.append(Recorded(path=path, headers=headers, body=body))
+        recorded = await read_request(scope, receive)
+        body, path = recorded.body, recorded.path
+        self.requests.append(recorded)
         text = _last_user_text(body)
         for status in (429, 500, 503):
             if f"[[{status}]]" in text:
                 extra = [(b"retry-after", b"7")] if status == 429 else []
                 kind = "rate_limit_exceeded" if status == 429 else "server_error"
-                return await _json(
+                return await send_json(
                     send,
                     status,
                     {"error": {"message": f"fake {status}", "type": kind, "param": None, "code": kind}},
                     extra,
                 )
         if "[[ctx]]" in text:
-            return await _json(
+            return await send_json(
                 send,
                 400,
                 {
@@ -105,7 +93,7 @@ class FakeOpenAI:
             return await self._responses(send, body, text)
         if path.endswith("/embeddings"):
             return await self._embeddings(send, body)
-        return await _json(
+        return await send_json(
             send,
             404,
             {
@@ -130,7 +118,7 @@ class FakeOpenAI:
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         }
         tool = _first_tool(body)
-        reply = JSON_REPLY if _wants_json(body) else self.reply
+        reply = JSON_REPLY if _wantssend_json(body) else self.reply
         reasoning = REASONING if "[[reason]]" in text else None
         call = None
         if "[[tool]]" in text and tool:
@@ -150,7 +138,7 @@ class FakeOpenAI:
                 message["reasoning_content"] = reasoning
             if call:
                 message["tool_calls"] = [call]
-            return await _json(
+            return await send_json(
                 send,
                 200,
                 {
@@ -190,7 +178,7 @@ class FakeOpenAI:
             return out
 
         events = [chunk({"role": "assistant", "content": "", "refusal": None})]
-        for word in _words(reasoning) if reasoning else []:
+        for word in words(reasoning) if reasoning else []:
             events.append(chunk({"reasoning_content": word}))
         if call:
             events.append(
@@ -211,7 +199,7 @@ class FakeOpenAI:
                 events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
             events.append(chunk({}, "tool_calls"))
         else:
-            for word in _words(reply):
+            for word in words(reply):
                 events.append(chunk({"content": word}))
             events.append(chunk({}, "stop"))
         if include_usage:
@@ -232,7 +220,7 @@ class FakeOpenAI:
             "total_tokens": 25,
         }
         created = int(time.time())
-        reply = JSON_REPLY if _wants_json(body) else self.reply
+        reply = JSON_REPLY if _wantssend_json(body) else self.reply
         tool = _first_tool(body)
         output: list[dict[str, Any]] = []
         if "[[reason]]" in text:
@@ -292,7 +280,7 @@ class FakeOpenAI:
             "metadata": body.get("metadata") or {},
         }
         if not body.get("stream"):
-            return await _json(send, 200, response)
+            return await send_json(send, 200, response)
         in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
         seq = 0
         frames: list[bytes] = []
@@ -313,7 +301,7 @@ class FakeOpenAI:
                 emit("response.output_item.added", {"output_index": index, "item": {**item, "summary": []}})
                 part = {"type": "summary_text", "text": ""}
                 emit("response.reasoning_summary_part.added", {**ref, "summary_index": 0, "part": part})
-                for word in _words(REASONING):
+                for word in words(REASONING):
                     emit("response.reasoning_summary_text.delta", {**ref, "summary_index": 0, "delta": word})
                 emit("response.reasoning_summary_text.done", {**ref, "summary_index": 0, "text": REASONING})
                 part = {"type": "summary_text", "text": REASONING}
@@ -329,7 +317,7 @@ class FakeOpenAI:
                 emit("response.output_item.added", {"output_index": index, "item": opened})
                 part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
                 emit("response.content_part.added", {**ref, "content_index": 0, "part": part})
-                for word in _words(reply):
+                for word in words(reply):
                     emit(
                         "response.output_text.delta",
                         {**ref, "content_index": 0, "delta": word, "logprobs": []},
@@ -352,7 +340,7 @@ class FakeOpenAI:
                 encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
             data.append({"object": "embedding", "index": i, "embedding": encoded})
         tokens = 3 * len(inputs)
-        return await _json(
+        return await send_json(
             send,
             200,
             {
@@ -391,30 +379,7 @@ class FakeOpenAI:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _json(
-    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    data = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
-
-
-def _words(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-
-
-def _wants_json(body: dict[str, Any]) -> bool:
+def _wantssend_json(body: dict[str, Any]) -> bool:
     chat_format = (body.get("response_format") or {}).get("type")
     responses_format = ((body.get("text") or {}).get("format") or {}).get("type")
     return "json_schema" in (chat_format, responses_format) or "json_object" in (
