@@ -9,12 +9,12 @@ from django.contrib import admin
 
 from billing.models import (
     CreditAccount,
+    CreditLease,
     EntryKind,
     IdempotencyRecord,
     KeyLimits,
     LedgerEntry,
     Plan,
-    Reservation,
     StripeEvent,
     UsageRollup,
 )
@@ -112,11 +112,13 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         obj.pk, obj.kind = entry.pk, EntryKind.ADJUSTMENT
 
 
-@admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
-    list_display = ["request_id", "workspace", "amount_units", "status", "charged_units", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["request_id"]
+@admin.register(CreditLease)
+class CreditLeaseAdmin(ReadOnlyAdmin):
+    """Credit server processes hold back for calls in flight (billing.book)."""
+
+    list_display = ["id", "workspace", "api_key", "period_key", "holder", "amount_units", "renewed_at"]
+    search_fields = ["holder"]
+    raw_id_fields = ["workspace", "api_key"]
 
 
 @admin.register(KeyLimits)

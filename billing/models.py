@@ -1,4 +1,4 @@
-"""Billing data: credit accounts, the append-only ledger, reservations, plans,
+"""Billing data: credit accounts, the append-only ledger, credit leases, plans,
 per-key spend, Stripe events, idempotency records and usage rollups.
 
 All amounts are integer units (1 unit = 1/10,000 USD; see ``billing.money``).
@@ -45,8 +45,9 @@ class PlanStatus(models.TextChoices):
 
 class CreditAccount(models.Model):
     """A workspace's money. ``balance_units`` is a cached column that always
-    equals the sum of the workspace's ledger; ``reserved_units`` is held by
-    calls in flight. Available = balance - reserved, never below zero."""
+    equals the sum of the workspace's ledger; ``reserved_units`` is the credit
+    server processes have leased for calls in flight (``CreditLease``, ``billing.book``).
+    Available = balance - reserved, never below zero."""
 
     workspace = models.OneToOneField(
         "accounts.Workspace", primary_key=True, on_delete=models.CASCADE, related_name="credit_account"
@@ -132,33 +133,34 @@ class LedgerEntry(models.Model):
         raise AppendOnlyError("Ledger entries are append-only.")
 
 
-class ReservationStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    SETTLED = "settled", "Settled"
-    RELEASED = "released", "Released"
+class CreditLease(models.Model):
+    """Credit one server process holds back for its calls in flight (``billing.book``).
 
+    A workspace lease (``api_key`` empty) is part of the workspace's
+    ``CreditAccount.reserved_units``; a key lease is part of the key's
+    ``KeySpend.reserved_units`` for ``period_key`` (its spend cap). The process
+    holds calls against its leases in memory and writes their charges in
+    batches, each shrinking the lease by what it covered. A lease whose process
+    stopped renewing it is handed back by ``billing.expire_leases``.
+    """
 
-class Reservation(models.Model):
-    """Credits held for one call in flight. Closed exactly once (the
-    conditional UPDATE on ``status`` is what makes a double release impossible)."""
-
-    request_id = models.CharField(max_length=40, unique=True)
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    api_key_id = models.BigIntegerField(null=True, blank=True)
-    amount_units = models.BigIntegerField()
-    spend_period_key = models.CharField(max_length=32, blank=True)
-    status = models.CharField(
-        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.OPEN
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    charged_units = models.BigIntegerField(default=0)
+    period_key = models.CharField(max_length=32, blank=True)
+    holder = models.CharField(max_length=100, help_text="The server process (host:pid:start).")
+    amount_units = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    renewed_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_units__gte=0), name="lease_not_negative"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.status} {self.amount_units}"
+        return f"lease {self.pk} of {self.holder}: {self.amount_units}"
 
 
 class KeyLimits(models.Model):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from billing.models import CreditAccount, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
-from billing.services.reservations import spend_period_key
+from billing.services.leases import spend_period_key
 
 
 @dataclass(frozen=True, slots=True)

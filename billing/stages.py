@@ -5,14 +5,13 @@
 ``response_extras``        ``cost`` for the body, the one source of cost fields for
                            every path (JSON, pass-through stream, translated stream).
 ``response_headers``       ``x-junction-cost`` and the ``x-ratelimit-*`` headers.
-``settle`` (finish hook)   true cost -> charge; release the rest, write the ledger.
+``settle`` (finish hook)   true cost -> charge; release the rest (the ledger entry
+                           is written by the credit book's next flush).
 
-Each DB stage is one ``sync_to_async`` round trip, on the thread pool
-(``thread_sensitive=False``) so concurrent calls' holds and settlements run
-side by side instead of queueing on asgiref's one thread-sensitive thread. Settlement runs as a task
-on the loop right after ``CallContext.finish()`` (which is synchronous and must
-never block); a reservation a crashed process leaves open is closed by
-``billing.tasks.expire_reservations`` from the call's log row.
+Holds and settlements go through the process's credit book (``billing.book``):
+in memory when the process's credit lease covers the call, one transaction on
+the thread pool when it has to borrow more. ``CallContext.finish()`` is
+synchronous and must never block: settling is a dict update and a queue append.
 """
 
 from __future__ import annotations
@@ -30,15 +29,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
 from billing import ratelimit
+from billing.book import Hold, SpendCap, book
 from billing.errors import BillingError, BillingErrorCode
-from billing.models import SpendPeriod
 from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number
-from billing.services.reservations import (
-    ReservationHandle,
-    SpendCap,
-    reservation_create,
-    reservation_settle,
-)
 from gateway.canonical import (
     CanonicalRequest,
     Event,
@@ -73,11 +66,10 @@ class CallBilling:
     input_estimate: int = 0  # tokens; a realistic guess (used only when usage never arrives)
     prices: dict[str, PriceSheet] = field(default_factory=dict)  # by model_id, for each candidate
     markup: Decimal = Decimal(1)
-    handle: ReservationHandle | None = None
+    hold: Hold | None = None
     output_chars: int = 0  # text streamed on the translation path
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
-    shortfall_units: int = 0
     final_event_pending: bool = False  # a StreamEncoder is building the final usage event
 
 
@@ -188,17 +180,18 @@ async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
     if worst == 0 and not principal.spend_limit_units:
         return  # free models (or BYOK without a fee): nothing to hold
     cap = (
-        SpendCap(principal.spend_limit_units, SpendPeriod(principal.spend_period))
-        if principal.spend_limit_units
-        else None
+        SpendCap(principal.spend_limit_units, principal.spend_period) if principal.spend_limit_units else None
+    )
+    hold = dict(
+        request_id=ctx.request_id,
+        workspace_id=principal.workspace_id,
+        api_key_id=principal.key_id,
+        amount=worst,
+        cap=cap,
     )
     try:
-        state.handle = await sync_to_async(reservation_create, thread_sensitive=False)(
-            request_id=ctx.request_id,
-            workspace_id=principal.workspace_id,
-            api_key_id=principal.key_id,
-            amount_units=worst,
-            spend_cap=cap,
+        state.hold = book.try_hold(**hold) or await sync_to_async(book.hold_blocking, thread_sensitive=False)(
+            **hold
         )
     except BillingError as exc:
         raise GatewayError(
@@ -206,6 +199,7 @@ async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
             exc.message,
             code="insufficient_quota" if exc.code is BillingErrorCode.INSUFFICIENT_CREDITS else str(exc.code),
         ) from None
+    ctx.extra["held_units"] = worst
     ctx.event_filters.append(_count_output(state))
 
 
@@ -362,22 +356,11 @@ def settle(ctx: CallContext) -> None:
         ctx.cost_units, ctx.charged_units = cost.cost_units, cost.charged_units
     else:
         ctx.cost_estimated = False
-    if state.handle is not None:
-        run_soon(_settle_db(ctx, state, state.handle, ctx.charged_units))
+    if state.hold is not None:
+        book.settle(state.hold, ctx.charged_units)
     if state.lease is not None:
         run_soon(ratelimit.release(state.lease))
         state.lease = None
-
-
-async def _settle_db(ctx: CallContext, state: CallBilling, handle: ReservationHandle, charge: int) -> None:
-    try:
-        result = await sync_to_async(reservation_settle, thread_sensitive=False)(
-            handle=handle, charge_units=charge
-        )
-        state.shortfall_units = result.shortfall_units
-    except Exception:
-        # The reservation stays open; the expiry task settles it from the log row.
-        logger.exception("settling %s failed", handle.request_id)
 
 
 def run_soon(coro: Any) -> None:
@@ -396,6 +379,8 @@ async def _await(coro: Any) -> None:
 
 
 async def drain() -> None:
-    """Wait for this loop's pending settlements (ASGI lifespan shutdown)."""
+    """Server shutdown: finish this loop's pending releases, then write every
+    queued charge and hand the process's unused credit leases back."""
     while _pending:
         await asyncio.gather(*list(_pending), return_exceptions=True)
+    await sync_to_async(book.close, thread_sensitive=False)()

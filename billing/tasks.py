@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.models import Granularity
 from billing.services.idempotency import idempotency_purge
+from billing.services.leases import leases_expire
 from billing.services.plans import plans_grant_due
-from billing.services.reservations import reservations_expire
 from billing.services.rollups import STEP, period_start, usage_rollup_compute
 
 
@@ -22,9 +22,10 @@ def grant_plan_credits() -> int:
     return plans_grant_due()
 
 
-@shared_task(name="billing.expire_reservations")
-def expire_reservations() -> int:
-    return reservations_expire(older_than=timedelta(seconds=settings.BILLING_RESERVATION_EXPIRY_SECONDS))
+@shared_task(name="billing.expire_leases")
+def expire_leases() -> int:
+    """Hand back credit leased by server processes that stopped renewing it."""
+    return leases_expire(older_than=timedelta(seconds=settings.BILLING_LEASE_EXPIRY_SECONDS))
 
 
 @shared_task(name="billing.rollup_usage")

@@ -142,7 +142,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Billing (billing/tasks.py). Each task is idempotent: running it twice does it once.
     "billing-grant-plan-credits": {"task": "billing.grant_plan_credits", "schedule": 3600.0},
-    "billing-expire-reservations": {"task": "billing.expire_reservations", "schedule": 300.0},
+    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 300.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
 }
@@ -232,8 +232,18 @@ PROVIDER_CREDENTIALS = {
 
 # Output tokens reserved for a call that gives no max_tokens (capped by the model's own maximum).
 BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS", 4096)
-# An open reservation older than this is closed from its call's log row (a crashed process).
-BILLING_RESERVATION_EXPIRY_SECONDS = env_int("BILLING_RESERVATION_EXPIRY_SECONDS", 2 * 3600)
+# The credit book (billing/book.py): each process leases credit and holds calls against it
+# in memory. A lease takes the call's worst case plus headroom for this many more such calls,
+# never more than 1/BILLING_LEASE_SHARE of what is free; an idle pool hands it back after
+# BILLING_LEASE_IDLE_SECONDS. Charges are written every BILLING_FLUSH_SECONDS (one transaction).
+BILLING_LEASE_CALLS = env_int("BILLING_LEASE_CALLS", 32)
+BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
+BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
+BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.1)
+# A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS
+# belonged to a dead process and is handed back by the billing.expire_leases task.
+BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 60)
+BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 15 * 60)
 # How long an Idempotency-Key's answer is kept.
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 

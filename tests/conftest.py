@@ -138,6 +138,12 @@ def junction(junction_server, transactional_db, catalog) -> Iterator[LiveServer]
     """The live Junction server, with the catalog loaded; logs drained after the test."""
     yield junction_server
     request_logs.flush()
+    from billing.book import book
+
+    try:
+        book.settled(timeout=5)  # write what the test's calls owe, hand the leases back
+    finally:
+        book.reset()
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """Billing writers: the only code that changes billing state.
 
 ``ledger``: grants, top-ups, refunds, adjustments (every balance change is a ledger entry).
-``reservations``: hold credits before a call, settle (charge + release) after it.
+``leases``: credit leased to server processes (``billing.book`` holds calls against it) and
+  their calls' charges, written in batches.
 ``plans``: plan assignment and the monthly grant.
 ``payments``: Stripe Checkout and webhooks.
 """
 
+from billing.services.leases import charges_post, lease_borrow, lease_return, leases_expire
 from billing.services.ledger import (
     credit_account_get_or_create,
     credits_adjust,
@@ -13,23 +15,15 @@ from billing.services.ledger import (
     credits_refund,
     credits_topup,
 )
-from billing.services.reservations import (
-    ReservationHandle,
-    SettleResult,
-    reservation_create,
-    reservation_settle,
-    reservations_expire,
-)
 
 __all__ = [
-    "ReservationHandle",
-    "SettleResult",
+    "charges_post",
     "credit_account_get_or_create",
     "credits_adjust",
     "credits_grant",
     "credits_refund",
     "credits_topup",
-    "reservation_create",
-    "reservation_settle",
-    "reservations_expire",
+    "lease_borrow",
+    "lease_return",
+    "leases_expire",
 ]

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from django.db import connection
 
-from billing.models import CreditAccount, Plan, Reservation
+from billing.models import CreditAccount, Plan
 from billing.selectors import ledger_mismatches
 from tests.billing.conftest import CHAT_COST_UNITS, balance, charges, set_balance, wait_settled
+from tests.helpers import wait_for_logs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -38,10 +39,10 @@ def test_fifty_concurrent_streams_never_overdraw(junction, api_key, fake_openai,
     with httpx.Client(timeout=20) as http:
         assert http.post(url, headers=headers, json=body).status_code == 200
     wait_settled()
-    worst = Reservation.objects.get().amount_units
+    (probe,) = wait_for_logs()
+    worst = probe.extra["held_units"]
     fake_openai.release.clear()
     set_balance(ws, FUNDED * worst)  # covers exactly 20 of the 50
-    Reservation.objects.all().delete()
     start_charges = len(charges())
 
     decided = threading.Barrier(CALLS + 1)

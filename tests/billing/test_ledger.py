@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.db.models import Sum
 
 from accounts.models import Workspace
+from billing.book import CreditBook
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import AppendOnlyError, CreditAccount, EntryKind, LedgerEntry
 from billing.selectors import ledger_mismatches
@@ -16,10 +17,8 @@ from billing.services import (
     credits_grant,
     credits_refund,
     credits_topup,
-    reservation_create,
-    reservation_settle,
 )
-from tests.billing.conftest import balance
+from tests.billing.conftest import balance, charge_call
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +36,8 @@ def test_every_entry_kind_moves_the_balance_once(workspace):
     assert credits_grant(workspace_id=ws, units=5_000, reason="welcome", idempotency_key="welcome:1") is None
     assert credits_topup(workspace_id=ws, units=100_000, stripe_object_id="cs_test_1")
     assert credits_topup(workspace_id=ws, units=100_000, stripe_object_id="cs_test_1") is None
-    handle = reservation_create(request_id="req_a", workspace_id=ws, api_key_id=None, amount_units=700)
-    assert balance(ws) == (start + 105_000, 700)
-    assert reservation_settle(handle=handle, charge_units=250).charged_units == 250
+    assert balance(ws) == (start + 105_000, 0)
+    charge_call(ws, "req_a", hold=700, charge=250)
     assert credits_refund(
         workspace_id=ws, request_id="req_a", units=250, reason="bad answer", created_by=operator
     )
@@ -73,14 +71,16 @@ def test_ledger_is_append_only(workspace):
         entry.delete()
 
 
-def test_adjustments_need_who_and_why_and_cannot_overdraw(workspace):
+def test_adjustments_need_who_and_why_and_cannot_overdraw(workspace, settings):
     ws = workspace.pk
     with pytest.raises(BillingError):
         credits_adjust(workspace_id=ws, units=10, reason="", created_by=UserFactory())
     with pytest.raises(BillingError):
         credits_adjust(workspace_id=ws, units=10, reason="why", created_by=None)
     total = balance(ws)[0]
-    reservation_create(request_id="req_hold", workspace_id=ws, api_key_id=None, amount_units=100)
+    held = CreditBook(background=False)  # a server process holding 100 for a call in flight
+    settings.BILLING_LEASE_CALLS = 0
+    held.hold_blocking(request_id="req_hold", workspace_id=ws, api_key_id=None, amount=100)
     with pytest.raises(BillingError) as exc:
         credits_adjust(workspace_id=ws, units=-(total - 50), reason="too much", created_by=UserFactory())
     assert exc.value.code is BillingErrorCode.WOULD_OVERDRAW
@@ -90,10 +90,7 @@ def test_adjustments_need_who_and_why_and_cannot_overdraw(workspace):
 def test_refund_is_bounded_by_the_charge(workspace):
     with pytest.raises(BillingError):
         credits_refund(workspace_id=workspace.pk, request_id="req_none", units=1, reason="x")
-    handle = reservation_create(
-        request_id="req_r", workspace_id=workspace.pk, api_key_id=None, amount_units=10
-    )
-    reservation_settle(handle=handle, charge_units=10)
+    charge_call(workspace.pk, "req_r", hold=10, charge=10)
     with pytest.raises(BillingError):
         credits_refund(workspace_id=workspace.pk, request_id="req_r", units=11, reason="x")
 

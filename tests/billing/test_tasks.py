@@ -24,7 +24,7 @@ def test_beat_schedule_registers_the_tasks():
     assert {
         "billing.grant_plan_credits",
         "billing.rollup_recent_usage",
-        "billing.expire_reservations",
+        "billing.expire_leases",
     } <= names
     from config.celery import app
 

@@ -1,0 +1,255 @@
+"""The credit book: calls held in memory against leased credit, settled once,
+written in batches; the database never lets the leases exceed the balance."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from billing.book import CreditBook, SpendCap
+from billing.errors import BillingError, BillingErrorCode
+from billing.models import CreditLease, KeyLimits, KeySpend, LedgerEntry, SpendPeriod
+from billing.selectors import ledger_mismatches
+from billing.services import charges_post, leases_expire
+from billing.services.leases import Charge
+from tests.billing.conftest import balance, charges, set_balance
+
+
+@pytest.fixture
+def exact(settings):
+    """Leases of exactly what a hold needs (no headroom): reserved_units shows the holds."""
+    settings.BILLING_LEASE_CALLS = 0
+
+
+def hold(book: CreditBook, ws: int, request_id: str, amount: int, **kw):
+    return book.hold_blocking(
+        request_id=request_id, workspace_id=ws, api_key_id=kw.pop("key", None), amount=amount, **kw
+    )
+
+
+@pytest.mark.django_db
+def test_settle_charges_and_releases_the_rest_exactly_once(workspace, exact):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 1_000)
+    first = hold(book, ws, "req_1", 600)
+    assert balance(ws) == (1_000, 600)
+    with pytest.raises(BillingError) as exc:
+        hold(book, ws, "req_2", 401)
+    assert exc.value.code is BillingErrorCode.INSUFFICIENT_CREDITS
+    assert balance(ws) == (1_000, 600)  # a refusal holds nothing
+    assert book.settle(first, 250) is True
+    assert book.settle(first, 250) is False  # once
+    assert charges() == []  # written by the next flush, not by settle
+    assert book.flush() == 1
+    assert balance(ws) == (750, 350)  # the unused part stays leased until handed back
+    book.flush(force_return=True)
+    assert balance(ws) == (750, 0) and len(charges()) == 1
+    assert CreditLease.objects.count() == 0 and ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_a_hold_the_lease_covers_makes_no_query(workspace, django_assert_num_queries):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 100_000)
+    hold(book, ws, "req_first", 100)  # borrows the call's worst case plus headroom
+    with django_assert_num_queries(0):
+        for i in range(20):
+            held = book.try_hold(request_id=f"req_{i}", workspace_id=ws, api_key_id=None, amount=100)
+            assert held is not None
+            book.settle(held, 3)
+    assert book.flush() == 20
+    assert balance(ws)[0] == 100_000 - 60 and len(charges()) == 20
+
+
+@pytest.mark.django_db
+def test_a_batch_is_one_transaction_of_few_statements(workspace, django_assert_max_num_queries):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 100_000)
+    for i in range(50):
+        book.settle(hold(book, ws, f"req_{i}", 100), 7)
+    # begin, existing keys, row locks (account, lease), UPDATE account, UPDATE lease, INSERT, commit
+    with django_assert_max_num_queries(9):
+        assert book.flush() == 50
+    assert balance(ws)[0] == 100_000 - 350 and ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_headroom_never_refuses_what_one_process_can_pay(workspace):
+    """With headroom on, a process near zero still admits exactly what fits."""
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 1_000)
+    held = [hold(book, ws, f"req_{i}", 100) for i in range(10)]
+    with pytest.raises(BillingError):
+        hold(book, ws, "req_11", 1)
+    assert balance(ws) == (1_000, 1_000)
+    for h in held:
+        book.settle(h, 0)
+    book.flush(force_return=True)
+    assert balance(ws) == (1_000, 0) and charges() == []
+
+
+@pytest.mark.django_db
+def test_charge_above_the_hold_never_takes_the_balance_below_zero(workspace, exact):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 1_000)
+    big = hold(book, ws, "req_big", 800)
+    other = hold(book, ws, "req_other", 100)
+    book.settle(big, 5_000)
+    book.flush()
+    # 800 held + 100 still free; the other call's 100 stays untouched.
+    (entry,) = charges()
+    assert entry.amount_units == -900 and entry.request_id == "req_big"
+    assert balance(ws) == (100, 100)
+    book.settle(other, 100)
+    book.flush(force_return=True)
+    assert balance(ws) == (0, 0) and ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_an_overrun_is_first_taken_from_the_lease(workspace):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 10_000)
+    h = hold(book, ws, "req_over", 100)
+    book.settle(h, 150)
+    book.flush(force_return=True)
+    assert charges()[0].amount_units == -150 and balance(ws) == (9_850, 0)
+
+
+@pytest.mark.django_db
+def test_release_writes_no_ledger_entry(workspace):
+    ws, book = workspace.pk, CreditBook(background=False)
+    before = balance(ws)
+    book.settle(hold(book, ws, "req_rel", 50), 0)
+    assert book.flush(force_return=True) == 0
+    assert balance(ws) == before and charges() == []
+
+
+@pytest.mark.django_db
+def test_a_batch_written_twice_charges_once(workspace):
+    """A flush whose commit went through but whose answer was lost is retried:
+    the ledger's unique key makes the retry change nothing."""
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 10_000)
+    h = hold(book, ws, "req_twice", 100)
+    lease_id = h.pool.lease_id
+    first = Charge(request_id="req_twice", workspace_id=ws, units=40, covered=40, lease_id=lease_id)
+    again = Charge(request_id="req_twice", workspace_id=ws, units=40, covered=40, lease_id=lease_id)
+    assert len(charges_post([first]).written) == 1
+    assert charges_post([again]).written == []
+    assert balance(ws)[0] == 9_960 and len(charges()) == 1 and ledger_mismatches() == []
+
+
+@pytest.mark.django_db
+def test_key_spend_cap(workspace, api_key, exact):
+    ws, book = workspace.pk, CreditBook(background=False)
+    KeyLimits.objects.create(api_key_id=api_key.pk, spend_limit_units=1_000, spend_period=SpendPeriod.DAY)
+    cap = SpendCap(1_000, SpendPeriod.DAY)
+    h1 = hold(book, ws, "r1", 700, key=api_key.pk, cap=cap)
+    with pytest.raises(BillingError) as exc:
+        hold(book, ws, "r2", 400, key=api_key.pk, cap=cap)
+    assert exc.value.code is BillingErrorCode.SPEND_LIMIT_REACHED and "day spend limit" in exc.value.message
+    assert balance(ws)[1] == 700  # the refused call left nothing held on the workspace either
+    book.settle(h1, 200)
+    book.flush(force_return=True)
+    spend = KeySpend.objects.get(api_key_id=api_key.pk)
+    assert (spend.spent_units, spend.reserved_units) == (200, 0)
+    assert spend.period_key == f"day:{timezone.now():%Y-%m-%d}"
+    hold(book, ws, "r3", 800, key=api_key.pk, cap=cap)
+    with pytest.raises(BillingError):
+        hold(book, ws, "r4", 1, key=api_key.pk, cap=cap)
+
+
+@pytest.mark.django_db
+def test_an_idle_lease_goes_back(workspace, settings):
+    ws, book = workspace.pk, CreditBook(background=False)
+    settings.BILLING_LEASE_IDLE_SECONDS = 60
+    book.settle(hold(book, ws, "req_idle", 100), 10)
+    book.flush(return_idle=True)
+    assert balance(ws)[1] > 0  # not idle long enough
+    settings.BILLING_LEASE_IDLE_SECONDS = 0
+    book.flush(return_idle=True)
+    assert balance(ws)[1] == 0 and CreditLease.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_process_lease_is_handed_back(workspace, exact):
+    ws = workspace.pk
+    set_balance(ws, 1_000)
+    dead = CreditBook(background=False)
+    hold(dead, ws, "req_dead", 600)  # the process dies holding it
+    assert leases_expire(older_than=timedelta(minutes=10)) == 0  # renewed recently
+    CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
+    assert leases_expire(older_than=timedelta(minutes=10)) == 1
+    assert balance(ws) == (1_000, 0) and charges() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_whose_lease_was_taken_back_still_charges_correctly(workspace, exact):
+    """A live process cut off from the database long enough for its lease to
+    expire: its charges are collected from the balance, never from other leases."""
+    ws = workspace.pk
+    set_balance(ws, 1_000)
+    slow, other = CreditBook(background=False), CreditBook(background=False)
+    h = hold(slow, ws, "req_slow", 300)
+    CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
+    leases_expire(older_than=timedelta(minutes=10))
+    hold(other, ws, "req_other", 500)
+    slow.settle(h, 200)
+    slow.flush()
+    assert balance(ws) == (800, 500) and ledger_mismatches() == []
+    hold(slow, ws, "req_next", 100)  # a new lease
+    assert balance(ws) == (800, 600)
+
+
+# ------------------------------------------------------------ concurrency
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("headroom", [0, 32])
+def test_two_processes_never_overdraw_on_postgres(workspace, settings, headroom):
+    """Two books (two server processes), 60 threads each with its own
+    connection, hold at once against a balance covering exactly 25 calls; then
+    all settle and both books flush concurrently."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    settings.BILLING_LEASE_CALLS = headroom
+    ws = workspace.pk
+    set_balance(ws, 25 * 400)
+    books = [CreditBook(background=False), CreditBook(background=False)]
+    start, decided = threading.Barrier(60), threading.Barrier(60)
+
+    def call(i: int):
+        book = books[i % 2]
+        try:
+            start.wait()
+            try:
+                held = hold(book, ws, f"req_c{i}", 400)
+            except BillingError:
+                held = None
+            decided.wait()  # every hold decided before anything settles
+            if held is not None:
+                book.settle(held, 300)
+                book.settle(held, 300)  # a duplicate settle changes nothing
+                book.flush()
+            return held
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(60) as pool:
+        admitted = [h for h in pool.map(call, range(60)) if h is not None]
+    for book in books:
+        book.flush(force_return=True)
+    if headroom == 0:
+        assert len(admitted) == 25  # exact leases: nothing is stranded in the other process
+    else:
+        assert 0 < len(admitted) <= 25
+    n = len(admitted)
+    assert balance(ws) == (25 * 400 - n * 300, 0)
+    assert len(charges()) == n and ledger_mismatches() == []
+    assert LedgerEntry.objects.filter(kind="charge").values("request_id").distinct().count() == n
