@@ -152,9 +152,20 @@ def prepare_junction(env: dict[str, str]) -> str:
     return manage(env, "create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
 
 
-def count_logged(db: Path) -> int:
+def count_rows(db: Path) -> tuple[int, int]:
+    """(request log rows, charge ledger entries) Junction wrote, from its database."""
+    queries = (
+        "SELECT count(*) FROM gateway_requestlog",
+        "SELECT count(*) FROM billing_ledgerentry WHERE kind = 'charge'",
+    )
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as pg:
+            return tuple(pg.execute(q).fetchone()[0] for q in queries)  # type: ignore[return-value]
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM gateway_requestlog").fetchone()[0]
+        return tuple(conn.execute(q).fetchone()[0] for q in queries)  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------- report
@@ -381,11 +392,7 @@ def main() -> None:
                     if result.first_error:
                         print(f"    first error: {result.first_error}", flush=True)
         # Every server is stopped here; Junction drained its request-log queue.
-        logged = (
-            count_logged(tmp / "junction.sqlite3")
-            if "junction" in targets and not os.environ.get("BENCH_DATABASE_URL")
-            else 0
-        )
+        logged, charged = count_rows(tmp / "junction.sqlite3") if "junction" in targets else (0, 0)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -399,7 +406,10 @@ def main() -> None:
     print("\n".join(report(results)))
     if "junction" in targets:
         sent = sum(r.requests + r.errors for by_target in results.values() for r in [by_target["junction"]])
-        print(f"request log rows written by Junction: {logged} (measured requests: {sent}, plus warm-up)")
+        print(
+            f"written by Junction: {logged} request log rows, {charged} ledger charges "
+            f"(measured requests: {sent}, plus warm-up)"
+        )
         print()
         print("\n".join(verdicts(results)))
     print(f"\ntotal time {time.monotonic() - started:.0f}s")

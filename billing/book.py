@@ -60,6 +60,7 @@ from billing.services.leases import (
 
 logger = logging.getLogger("junction.billing")
 
+FORGET_AFTER_SECONDS = 600.0
 HOLDER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -73,7 +74,8 @@ class Pool:
     held: int = 0  # open holds
     owed: int = 0  # settled charges covered by the lease, not yet written
     generation: int = 0  # bumped when the lease is found gone: older holds no longer count on it
-    last_used: float = 0.0
+    last_used: float = 0.0  # last hold
+    touched: float = 0.0  # last lookup (a pool is forgotten only long after it)
     borrow_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -130,6 +132,7 @@ class CreditBook:
             pool = self._pools[key] = Pool(ref)
         elif pool.ref != ref:  # the key's cap changed
             pool.ref = ref
+        pool.touched = time.monotonic()
         return pool
 
     def _refs(self, workspace_id: int, api_key_id: int | None, cap: SpendCap | None) -> list[PoolRef]:
@@ -367,8 +370,12 @@ class CreditBook:
                     self._lost(pool)
                 elif pool.leased == 0 and pool.held == 0 and pool.owed == 0:
                     pool.lease_id = None  # lease_return deleted the row
-        with self._lock:
-            self._pools = {k: p for k, p in self._pools.items() if p.lease_id is not None or p.held or p.owed}
+        with self._lock:  # forget pools unused for long (a call may be borrowing into a recent one)
+            self._pools = {
+                k: p
+                for k, p in self._pools.items()
+                if p.lease_id is not None or p.held or p.owed or now - p.touched < FORGET_AFTER_SECONDS
+            }
 
     def renew(self) -> None:
         with self._lock:

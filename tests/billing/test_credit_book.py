@@ -253,3 +253,22 @@ def test_two_processes_never_overdraw_on_postgres(workspace, settings, headroom)
     assert balance(ws) == (25 * 400 - n * 300, 0)
     assert len(charges()) == n and ledger_mismatches() == []
     assert LedgerEntry.objects.filter(kind="charge").values("request_id").distinct().count() == n
+
+
+@pytest.mark.django_db
+def test_a_pool_being_borrowed_into_is_not_forgotten(workspace, monkeypatch):
+    """The writer thread tidies the book while a call borrows: the lease it gets
+    must stay in the book (or it could never be handed back)."""
+    import billing.book as book_module
+
+    ws, book = workspace.pk, CreditBook(background=False)
+    borrow = book_module.lease_borrow
+
+    def borrow_while_tidying(**kw):
+        book.flush(return_idle=True)  # what the writer thread may do meanwhile
+        return borrow(**kw)
+
+    monkeypatch.setattr(book_module, "lease_borrow", borrow_while_tidying)
+    book.settle(hold(book, ws, "req_race", 100), 10)
+    book.flush(force_return=True)
+    assert balance(ws)[1] == 0 and CreditLease.objects.count() == 0
