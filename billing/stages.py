@@ -71,6 +71,7 @@ class CallBilling:
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     final_event_pending: bool = False  # a StreamEncoder is building the final usage event
+    cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
 
 
 def _state(ctx: CallContext) -> CallBilling:
@@ -256,6 +257,16 @@ def call_cost(ctx: CallContext) -> Cost | None:
     state: CallBilling | None = ctx.billing
     if state is None or not state.prices:
         return None
+    inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events)
+    if state.cost_memo is not None and state.cost_memo[0] == inputs:
+        ctx.cost_estimated = state.cost_memo[2]
+        return state.cost_memo[1]
+    cost = _call_cost(ctx, state)
+    state.cost_memo = (inputs, cost, ctx.cost_estimated)
+    return cost
+
+
+def _call_cost(ctx: CallContext, state: CallBilling) -> Cost | None:
     prices = state.prices.get(ctx.model_used) or next(iter(state.prices.values()))
     measured = metered_usage(ctx)
     if measured is None:
