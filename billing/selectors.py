@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from billing.models import CreditAccount, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
+from billing.models import CreditAccount, CreditLease, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
 from billing.services.leases import spend_period_key
 
 
@@ -135,6 +136,53 @@ def ledger_mismatches() -> list[LedgerMismatch]:
         balance = int(balances.get(workspace_id) or 0)
         if ledger != balance:
             out.append(LedgerMismatch(workspace_id, balance, ledger))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedMismatch:
+    workspace_id: int
+    reserved_units: int
+    leased_units: int
+    api_key_id: int | None = None  # set: a key's spend row for ``period_key``
+    period_key: str = ""
+
+
+def _sum_of_leases(leases: Any) -> Coalesce:
+    total = leases.order_by().values("workspace_id").annotate(total=Sum("amount_units")).values("total")
+    return Coalesce(Subquery(total), Value(0))
+
+
+def reserved_mismatches() -> list[ReservedMismatch]:
+    """Every credit account (and key spend row) whose ``reserved_units`` differs
+    from the credit leases held against it. Each is one statement, so a lease
+    borrowed meanwhile can't make a false alarm."""
+    out = [
+        ReservedMismatch(row["workspace_id"], row["reserved_units"], row["leased"])
+        for row in CreditAccount.objects.annotate(
+            leased=_sum_of_leases(
+                CreditLease.objects.filter(workspace_id=OuterRef("workspace_id"), api_key__isnull=True)
+            )
+        ).values("workspace_id", "reserved_units", "leased")
+        if row["reserved_units"] != row["leased"]
+    ]
+    key_leases = CreditLease.objects.filter(
+        api_key_id=OuterRef("api_key_id"), period_key=OuterRef("period_key")
+    )
+    spends = KeySpend.objects.annotate(leased=_sum_of_leases(key_leases)).values(
+        "api_key_id", "api_key__workspace_id", "period_key", "reserved_units", "leased"
+    )
+    out += [
+        ReservedMismatch(
+            row["api_key__workspace_id"],
+            row["reserved_units"],
+            row["leased"],
+            row["api_key_id"],
+            row["period_key"],
+        )
+        for row in spends
+        if row["reserved_units"] != row["leased"]
+    ]
     return out
 
 

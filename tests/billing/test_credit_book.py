@@ -14,7 +14,7 @@ from django.utils import timezone
 from billing.book import CreditBook, SpendCap
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import CreditLease, KeyLimits, KeySpend, LedgerEntry, SpendPeriod
-from billing.selectors import ledger_mismatches
+from billing.selectors import ledger_mismatches, reserved_mismatches
 from billing.services import charges_post, leases_expire
 from billing.services.leases import Charge
 from tests.billing.conftest import balance, charges, set_balance
@@ -162,6 +162,7 @@ def test_key_spend_cap(workspace, api_key, exact):
     hold(book, ws, "r3", 800, key=api_key.pk, cap=cap)
     with pytest.raises(BillingError):
         hold(book, ws, "r4", 1, key=api_key.pk, cap=cap)
+    assert reserved_mismatches() == []
 
 
 @pytest.mark.django_db
@@ -201,7 +202,7 @@ def test_a_process_whose_lease_was_taken_back_still_charges_correctly(workspace,
     hold(other, ws, "req_other", 500)
     slow.settle(h, 200)
     slow.flush()
-    assert balance(ws) == (800, 500) and ledger_mismatches() == []
+    assert balance(ws) == (800, 500) and ledger_mismatches() == [] and reserved_mismatches() == []
     hold(slow, ws, "req_next", 100)  # a new lease
     assert balance(ws) == (800, 600)
 
@@ -251,7 +252,7 @@ def test_two_processes_never_overdraw_on_postgres(workspace, settings, headroom)
         assert 0 < len(admitted) <= 25
     n = len(admitted)
     assert balance(ws) == (25 * 400 - n * 300, 0)
-    assert len(charges()) == n and ledger_mismatches() == []
+    assert len(charges()) == n and ledger_mismatches() == [] and reserved_mismatches() == []
     assert LedgerEntry.objects.filter(kind="charge").values("request_id").distinct().count() == n
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from accounts.models import Workspace
-from billing.book import CreditBook
+from billing.book import CreditBook, SpendCap
 from billing.errors import BillingError, BillingErrorCode
-from billing.models import AppendOnlyError, CreditAccount, EntryKind, LedgerEntry
+from billing.models import AppendOnlyError, CreditAccount, EntryKind, KeySpend, LedgerEntry
 from billing.selectors import ledger_mismatches
 from billing.services import (
     credits_adjust,
@@ -103,6 +103,23 @@ def test_verify_ledger_detects_a_tampered_balance(workspace, capsys):
         call_command("verify_ledger")
     err = capsys.readouterr().err
     assert f"workspace {workspace.pk}" in err and "ledger sums to" in err
+
+
+def test_verify_ledger_checks_reserved_against_the_leases(workspace, api_key, capsys):
+    book = CreditBook(background=False)
+    book.hold_blocking(request_id="req_v", workspace_id=workspace.pk, api_key_id=None, amount=100)
+    cap = SpendCap(10_000, "day")
+    book.hold_blocking(
+        request_id="req_k", workspace_id=workspace.pk, api_key_id=api_key.pk, amount=10, cap=cap
+    )
+    call_command("verify_ledger")  # leases held: reserved agrees with them
+    CreditAccount.objects.filter(workspace=workspace).update(reserved_units=F("reserved_units") + 1)
+    KeySpend.objects.update(reserved_units=F("reserved_units") + 2)
+    with pytest.raises(CommandError):
+        call_command("verify_ledger")
+    err = capsys.readouterr().err
+    assert f"workspace {workspace.pk} credit account: reserved" in err
+    assert f"workspace {workspace.pk} key {api_key.pk} day:" in err
 
 
 def test_create_workspace_with_credits(db, capsys):

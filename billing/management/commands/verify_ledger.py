@@ -1,11 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.selectors import ledger_mismatches
+from billing.selectors import ledger_mismatches, reserved_mismatches
 
 
 class Command(BaseCommand):
     help = (
-        "Check that every workspace's cached balance equals the sum of its ledger; exit 1 on any difference."
+        "Check that every workspace's cached balance equals the sum of its ledger, and that what is "
+        "reserved equals the credit leases held against it; exit 1 on any difference."
     )
 
     def handle(self, *args, **options):
@@ -15,6 +16,16 @@ class Command(BaseCommand):
                 f"workspace {m.workspace_id}: balance {m.balance_units} units, "
                 f"ledger sums to {m.ledger_units} units (difference {m.balance_units - m.ledger_units:+d})"
             )
-        if mismatches:
-            raise CommandError(f"{len(mismatches)} workspace(s) disagree with their ledger.")
-        self.stdout.write("Every balance equals the sum of its ledger.")
+        reserved = reserved_mismatches()
+        for r in reserved:
+            where = f"key {r.api_key_id} {r.period_key}" if r.api_key_id else "credit account"
+            self.stderr.write(
+                f"workspace {r.workspace_id} {where}: reserved {r.reserved_units} units, "
+                f"its leases hold {r.leased_units} units"
+            )
+        if mismatches or reserved:
+            raise CommandError(
+                f"{len(mismatches)} workspace(s) disagree with their ledger, "
+                f"{len(reserved)} reservation total(s) with their leases."
+            )
+        self.stdout.write("Every balance equals the sum of its ledger; every reservation its leases.")
