@@ -1,7 +1,11 @@
 """Rate limits: requests and tokens per minute per key, concurrent calls per
 workspace. Shared by every web process through Redis (one atomic Lua script,
-one round trip per call to admit it and one to release its concurrency slot);
-in-process when Redis is not configured.
+one round trip per call); in-process when Redis is not configured.
+
+A finished call's concurrency slot is released by the process's next admission
+(the same script call decrements the slots queued since the last one), or after
+``RELEASE_DELAY_SECONDS`` by a release-only call when no admission came: under
+load, releasing costs no round trip of its own.
 
 Windows are fixed UTC minutes. Tokens are counted at admission from the
 request's estimate (input estimate + ``max_tokens``), as OpenAI does.
@@ -10,21 +14,37 @@ request's estimate (input estimate + ``max_tokens``), as OpenAI does.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
+
+logger = logging.getLogger("junction.billing")
 
 WINDOW_SECONDS = 60
 # A concurrency slot a crashed process never released expires after this long.
 CONCURRENCY_TTL_SECONDS = 900
 
-# KEYS: requests window, tokens window, workspace in-flight counter.
-# ARGV: rpm, tpm, concurrency limit, tokens, window ttl, in-flight ttl (0 = unlimited).
+# Releases queued by this process: KEYS[4..] in-flight counters, ARGV[7..] how many
+# slots to give back on each (never below zero). Shared by both scripts.
+RELEASES_LUA = """
+for i = 4, #KEYS do
+  local v = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local d = math.min(v, tonumber(ARGV[i + 3]))
+  if d > 0 then redis.call('DECRBY', KEYS[i], d) end
+end
+"""
+
+# KEYS: requests window, tokens window, workspace in-flight counter, then releases.
+# ARGV: rpm, tpm, concurrency limit, tokens, window ttl, in-flight ttl (0 = unlimited), then releases.
 # Returns {refused (0 ok, 1 rpm, 2 tpm, 3 concurrency), requests, tokens, in_flight}.
-ADMIT_LUA = """
+ADMIT_LUA = (
+    RELEASES_LUA
+    + """
 local rpm = tonumber(ARGV[1])
 local tpm = tonumber(ARGV[2])
 local conc = tonumber(ARGV[3])
@@ -49,12 +69,11 @@ if conc > 0 then
 end
 return {0, reqs, toks, inflight}
 """
+)
 
-RELEASE_LUA = """
-local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
-"""
+# Releases only (KEYS[1..3] unused placeholders, as in ADMIT_LUA).
+RELEASE_LUA = RELEASES_LUA + "return 0"
+RELEASE_DELAY_SECONDS = 0.02
 
 REFUSALS = {1: "requests", 2: "tokens", 3: "concurrency"}
 
@@ -169,13 +188,27 @@ async def acquire(
     keys = _keys(key_id, workspace_id, window)
     if _use_redis():
         _, admit, _ = _redis.get()
-        result = [
-            int(x)
-            for x in await admit(
-                keys=list(keys),
-                args=[rpm, tpm, concurrency, tokens, WINDOW_SECONDS * 2, CONCURRENCY_TTL_SECONDS],
-            )
-        ]
+        queued = _queued_releases()
+        released = queued.take()
+        try:
+            result = [
+                int(x)
+                for x in await admit(
+                    keys=[*keys, *released],
+                    args=[
+                        rpm,
+                        tpm,
+                        concurrency,
+                        tokens,
+                        WINDOW_SECONDS * 2,
+                        CONCURRENCY_TTL_SECONDS,
+                        *released.values(),
+                    ],
+                )
+            ]
+        except BaseException:
+            queued.put_back(released)
+            raise
     else:
         result = local_counters.admit(keys, rpm, tpm, concurrency, tokens)
     refused, reqs, toks, _inflight = result
@@ -215,9 +248,88 @@ async def acquire(
     return outcome
 
 
-async def release(lease: Lease) -> None:
-    if _use_redis():
+class _QueuedReleases:
+    """Slots this event loop's finished calls gave back, not yet sent to Redis."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.counts: dict[str, int] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.timer is None:
+            self.timer = self.loop.call_later(RELEASE_DELAY_SECONDS, self._send_soon)
+
+    def take(self) -> dict[str, int]:
+        counts, self.counts = self.counts, {}
+        return counts
+
+    def put_back(self, counts: dict[str, int]) -> None:
+        for key, n in counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+        if counts and self.timer is None:
+            self.timer = self.loop.call_later(1.0, self._send_soon)
+
+    def _send_soon(self) -> None:
+        self.timer = None
+        if self.counts:
+            from billing.stages import run_soon
+
+            run_soon(self.send(quiet=True))
+
+    async def send(self, *, quiet: bool = False) -> None:
+        counts = self.take()
+        if not counts:
+            return
         _, _, release_script = _redis.get()
-        await release_script(keys=[lease.key])
-    else:
+        try:
+            await release_script(keys=["-", "-", "-", *counts], args=[0, 0, 0, 0, 0, 0, *counts.values()])
+        except Exception:
+            self.put_back(counts)  # Redis unreachable: try again shortly
+            if not quiet:
+                raise
+            logger.warning("releasing %d concurrency slot(s) failed; retrying", sum(counts.values()))
+
+
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _QueuedReleases] = weakref.WeakKeyDictionary()
+
+
+def _queued_releases() -> _QueuedReleases:
+    loop = asyncio.get_running_loop()
+    queued = _queues.get(loop)
+    if queued is None:
+        queued = _queues[loop] = _QueuedReleases(loop)
+    return queued
+
+
+def release_soon(lease: Lease) -> None:
+    """Give the call's concurrency slot back: with the process's next admission,
+    or a moment later on its own (no round trip of its own under load)."""
+    if not _use_redis():
         local_counters.release(lease.key)
+        return
+    try:
+        _queued_releases().add(lease.key)
+    except RuntimeError:  # no running loop (finished from sync code): release now
+        async_to_sync(release)(lease)
+
+
+async def release(lease: Lease) -> None:
+    """Give the slot back now (and whatever this loop had queued)."""
+    if not _use_redis():
+        local_counters.release(lease.key)
+        return
+    queued = _queued_releases()
+    queued.counts[lease.key] = queued.counts.get(lease.key, 0) + 1
+    await queued.send()
+
+
+async def drain() -> None:
+    """Send this loop's queued releases (server shutdown)."""
+    queued = _queues.get(asyncio.get_running_loop())
+    if queued is not None:
+        if queued.timer is not None:
+            queued.timer.cancel()
+            queued.timer = None
+        await queued.send()

@@ -370,7 +370,7 @@ def settle(ctx: CallContext) -> None:
     if state.hold is not None:
         book.settle(state.hold, ctx.charged_units)
     if state.lease is not None:
-        run_soon(ratelimit.release(state.lease))
+        ratelimit.release_soon(state.lease)
         state.lease = None
 
 
@@ -394,4 +394,8 @@ async def drain() -> None:
     queued charge and hand the process's unused credit leases back."""
     while _pending:
         await asyncio.gather(*list(_pending), return_exceptions=True)
+    try:
+        await ratelimit.drain()
+    except Exception:
+        logger.exception("sending queued concurrency releases at shutdown failed (they expire by themselves)")
     await sync_to_async(book.close, thread_sensitive=False)()

@@ -197,3 +197,24 @@ def _wait_up(url: str) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@pytest.mark.redis
+async def test_a_released_slot_rides_along_with_the_next_admission(settings):
+    """Under load a release costs no round trip: the next admission's script
+    gives the queued slot back before it counts."""
+    if not settings.RATELIMIT_REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    from billing import ratelimit
+
+    settings.RATELIMIT_KEY_PREFIX = f"test-rl-{uuid.uuid4().hex}"
+    admit = dict(key_id=1, workspace_id=1, rpm=0, tpm=0, concurrency=1, tokens=1)
+    first = await ratelimit.acquire(**admit)
+    assert first.lease is not None
+    assert (await ratelimit.acquire(**admit)).refused == "concurrency_limit_exceeded"
+    ratelimit.release_soon(first.lease)  # queued, not sent
+    second = await ratelimit.acquire(**admit)  # the queued release goes first, in the same call
+    assert second.refused is None and second.lease is not None
+    ratelimit.release_soon(second.lease)
+    await ratelimit.drain()  # nothing comes after: sent on its own
+    assert (await ratelimit.acquire(**admit)).refused is None
