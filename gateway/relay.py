@@ -9,7 +9,7 @@ stages' event filters -> the caller's dialect encoder. Every path ends in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -29,6 +29,32 @@ from gateway.providers.base import UpstreamRequest
 from gateway.sse import LazyEvent, SSEParser
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class RelayStream(StreamingHttpResponse):
+    """A relayed stream. Served by ``gateway.asgi.ApiASGIHandler``, each chunk
+    the relay yields goes to ASGI ``send`` as one ``http.response.body``
+    (``stream_to``); served by any other handler, it is an ordinary
+    ``StreamingHttpResponse`` over the same chunks."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None]) -> None:
+        super().__init__(chunks, content_type="text/event-stream")
+        self.chunks = chunks
+
+    async def stream_to(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        chunks = self.chunks
+        try:
+            async for chunk in chunks:
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except asyncio.CancelledError:
+                    # The client left while a chunk was being written: the relay
+                    # learns it as it would while waiting for the upstream.
+                    await chunks.athrow(asyncio.CancelledError())
+                    raise
+        finally:
+            await chunks.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @dataclass(slots=True)
@@ -130,14 +156,14 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
     return billing.splice_usage(splice_fields(body, response_extras(ctx)), billing.usage_extras(ctx))
 
 
-def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> StreamingHttpResponse:
+def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayStream:
     assert ctx.request is not None
     chunks = (
         _relay_events(ctx, resp, stream_rewriter(ctx))
         if plan.passthrough
         else _translate_events(ctx, resp, plan)
     )
-    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
+    response = RelayStream(chunks)
     response["x-request-id"] = ctx.request_id
     add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
     firewall.set_header(ctx, response)
@@ -205,7 +231,7 @@ def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
 
 async def _relay_events(
     ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[LazyEvent], bytes | None]
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     parser = SSEParser()
     try:
         async for chunk in resp.aiter_bytes():
@@ -226,7 +252,9 @@ async def _relay_events(
         ctx.finish()
 
 
-async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> AsyncIterator[bytes]:
+async def _translate_events(
+    ctx: CallContext, resp: UpstreamResponse, plan: Plan
+) -> AsyncGenerator[bytes, None]:
     """Provider stream -> canonical events -> (filters) -> the caller's dialect."""
     assert ctx.request is not None
     decoder = plan.adapter.StreamDecoder()
