@@ -8,6 +8,7 @@ within ``API_KEY_LOCAL_TTL`` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -81,15 +82,37 @@ def _load_from_db(key_hash: str) -> Principal | None:
 
 
 class KeyCache:
+    """The per-process table. Concurrent misses on one key share one lookup:
+    when an entry expires under load, the calls in flight wait for the same
+    fetch instead of queueing one query each on asgiref's shared thread."""
+
     def __init__(self) -> None:
         self._local: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
+        self._fetching: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def get(self, key_hash: str) -> Principal | None:
-        now = time.monotonic()
         hit = self._local.get(key_hash)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        loop = asyncio.get_running_loop()
+        fetch = self._fetching.get(key_hash)
+        if fetch is None or fetch.get_loop() is not loop:
+            fetch = self._fetching[key_hash] = loop.create_task(self._refresh(key_hash))
+            fetch.add_done_callback(lambda done: self._fetch_done(key_hash, done))
+        # Shielded: a caller that goes away does not cancel the others' lookup.
+        return await asyncio.shield(fetch)
+
+    def _fetch_done(self, key_hash: str, fetch: asyncio.Future[Principal | None]) -> None:
+        if self._fetching.get(key_hash) is fetch:
+            del self._fetching[key_hash]
+        if not fetch.cancelled():
+            fetch.exception()  # retrieved: an error reaches the waiting callers, not the loop's log
+
+    async def _refresh(self, key_hash: str) -> Principal | None:
+        now = time.monotonic()
         principal = await self._fetch(key_hash)
+        if self._fetching.get(key_hash) is not asyncio.current_task():
+            return principal  # forgotten (revoked) meanwhile: do not re-cache what was read before
         self._local[key_hash] = (principal, now + settings.API_KEY_LOCAL_TTL)
         self._local.move_to_end(key_hash)
         while len(self._local) > LOCAL_MAX_ENTRIES:
@@ -113,11 +136,13 @@ class KeyCache:
 
     def forget(self, key_hash: str) -> None:
         self._local.pop(key_hash, None)
+        self._fetching.pop(key_hash, None)  # calls from now on look the key up again
         if _shared_cache_enabled():
             cache.delete(_shared_key(key_hash))
 
     def clear(self) -> None:
         self._local.clear()
+        self._fetching.clear()
 
 
 # The per-process key table (one per worker process, by design).
