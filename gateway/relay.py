@@ -159,7 +159,7 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
 def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayStream:
     assert ctx.request is not None
     chunks = (
-        _relay_events(ctx, resp, stream_rewriter(ctx))
+        _relay_events(ctx, resp, *stream_rewriter(ctx))
         if plan.passthrough
         else _translate_events(ctx, resp, plan)
     )
@@ -172,9 +172,18 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayS
     return response
 
 
-def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
+# A same-wire event without this marker passes through as it came: the relay
+# counts it and copies its bytes without making an event of it.
+USAGE_MARKER = b'"usage"'
+
+
+def stream_rewriter(ctx: CallContext) -> tuple[Callable[[LazyEvent], bytes | None], bytes | None]:
     """Same-wire streams pass through byte for byte, except the event that
-    carries usage: it is parsed for accounting and gains Junction's fields."""
+    carries usage: it is parsed for accounting and gains Junction's fields.
+
+    Returns the rewrite and its marker: with a marker, only events containing
+    it go through the rewrite (the relay counts every event's delta itself);
+    without one (messages: billing's wrapper counts), every event does."""
     assert ctx.request is not None
     dialect = ctx.request.dialect
     client_wants_usage = ctx.request.include_usage
@@ -185,11 +194,10 @@ def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
             billing.mark_final_event(ctx)  # billing: this event also gets usage.cost
             return response_extras(ctx)
 
-        return billing.metered(ctx, anthropic_wire.passthrough_rewriter(on_usage))
+        return billing.metered(ctx, anthropic_wire.passthrough_rewriter(on_usage)), None
 
     def rewrite(ev: LazyEvent) -> bytes | None:
-        ctx.output_events += b'delta"' in ev.raw  # billing: the estimate if the stream is cut
-        if b'"usage"' not in ev.raw or ev.data == "[DONE]":
+        if ev.data == "[DONE]":
             return ev.raw
         try:
             data = msgspec.json.decode(ev.data)
@@ -219,7 +227,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
         head = f"event: {ev.event}\n".encode() if ev.event else b""
         return head + b"data: " + msgspec.json.encode(data) + b"\n\n"
 
-    return rewrite
+    return rewrite, USAGE_MARKER
 
 
 def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
@@ -230,18 +238,21 @@ def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
 
 
 async def _relay_events(
-    ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[LazyEvent], bytes | None]
+    ctx: CallContext,
+    resp: UpstreamResponse,
+    rewrite: Callable[[LazyEvent], bytes | None],
+    marker: bytes | None = None,
 ) -> AsyncGenerator[bytes, None]:
     parser = SSEParser()
     try:
         async for chunk in resp.aiter_bytes():
-            out = [b for b in map(rewrite, parser.feed_lazy(chunk)) if b]
+            out = _relay_blocks(ctx, parser.feed_blocks(chunk), rewrite, marker)
             if out:
                 ctx.mark_first_byte()
-                yield b"".join(out)
-        tail = [b for b in map(rewrite, parser.close_lazy()) if b]
+                yield out
+        tail = _relay_blocks(ctx, parser.close_blocks(), rewrite, marker)
         if tail:
-            yield b"".join(tail)
+            yield tail
     except UpstreamFailure as exc:
         yield ctx.dialect.encode_stream_error(_mid_stream_error(ctx, exc), ctx.request_id)
     except asyncio.CancelledError:
@@ -250,6 +261,24 @@ async def _relay_events(
     finally:
         await resp.aclose()
         ctx.finish()
+
+
+def _relay_blocks(
+    ctx: CallContext, blocks: list[bytes], rewrite: Callable[[LazyEvent], bytes | None], marker: bytes | None
+) -> bytes:
+    """The bytes to send for these complete events."""
+    if marker is None:
+        return b"".join([b for b in map(rewrite, map(LazyEvent, blocks)) if b])
+    out = []
+    for block in blocks:
+        ctx.output_events += b'delta"' in block  # billing: the estimate if the stream is cut
+        if marker in block:
+            rewritten = rewrite(LazyEvent(block))
+            if rewritten:
+                out.append(rewritten)
+        else:
+            out.append(block)
+    return b"".join(out)
 
 
 async def _translate_events(
