@@ -13,15 +13,19 @@ write each upstream read straight to ASGI ``send``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from io import BytesIO
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django import db
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.dispatch import Signal
+from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 from gateway import dbuse
@@ -78,12 +82,27 @@ class DisconnectWatcher:
             task.uncancel()  # the cancellation was ours, and has been handled
 
 
-def _loop_safe(signal: Signal, sender: Any) -> bool:
-    """Whether ``signal.send`` can run on the event loop (no async receivers)."""
+# Django's receivers that act only on the calling thread's database
+# connections. On the event loop's thread there are none (Django refuses sync
+# database work there unless DJANGO_ALLOW_ASYNC_UNSAFE is set), so they are
+# skipped when a signal is sent on the loop.
+THREAD_CONNECTION_RECEIVERS = frozenset({db.reset_queries, db.close_old_connections})
+
+
+def send_on_loop(signal: Signal, sender: Any, **kwargs: Any) -> bool:
+    """``signal.send`` on the event loop; False (nothing sent) if a receiver
+    is async, so the caller sends it as Django does."""
     try:
-        return not signal._live_receivers(sender)[1]
-    except Exception:  # a Django without the (private) split: take the thread hop
+        sync_receivers, async_receivers = signal._live_receivers(sender)
+    except Exception:  # a Django without the (private) split: let the caller send it
         return False
+    if async_receivers:
+        return False
+    skip = () if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") else THREAD_CONNECTION_RECEIVERS
+    for receiver in sync_receivers:
+        if receiver not in skip:
+            receiver(signal=signal, sender=sender, **kwargs)
+    return True
 
 
 class ApiASGIHandler(ASGIHandler):
@@ -177,17 +196,21 @@ class ApiASGIHandler(ASGIHandler):
             await self._close(response, used_db)
 
     async def _signal(self, signal: Signal, used_db: set[int], **kwargs: Any) -> None:
-        if not used_db and _loop_safe(signal, self.__class__):
-            signal.send(sender=self.__class__, **kwargs)
-        else:
+        if used_db or not send_on_loop(signal, self.__class__, **kwargs):
             await signal.asend(sender=self.__class__, **kwargs)
 
     async def _close(self, response: Any, used_db: set[int]) -> None:
-        # ``close`` runs the response's closers, then sends request_finished.
-        if not used_db and _loop_safe(signals.request_finished, self.__class__):
-            response.close()
-        else:
-            await sync_to_async(response.close)()
+        if used_db or type(response).close is not HttpResponseBase.close:
+            await sync_to_async(response.close)()  # closers, then request_finished, as Django does
+            return
+        # HttpResponseBase.close, with request_finished sent on the loop.
+        for closer in response._resource_closers:
+            with contextlib.suppress(Exception):  # as Django: a failing closer does not stop the others
+                closer()
+        response._resource_closers.clear()
+        response.closed = True
+        if not send_on_loop(signals.request_finished, response._handler_class):
+            await sync_to_async(signals.request_finished.send)(sender=response._handler_class)
 
     async def send_response(self, response, send):  # type: ignore[no-untyped-def]
         if response.streaming and not isinstance(response, RelayStream):

@@ -205,3 +205,33 @@ async def test_relay_stream_cancelled_while_waiting_for_upstream(monkeypatch):
         await task
     assert [m["body"] for m in sent] == [b"data: 1\n\n"]
     assert ctx.status == 499 and upstream.closed == 1 and len(rows) == 1
+
+
+def test_request_headers_from_the_scope_match_djangos_view_of_them():
+    from io import BytesIO
+
+    from django.core.handlers.asgi import ASGIRequest
+
+    from gateway.pipeline import request_headers
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"2"),
+            (b"authorization", b"Bearer jk_x"),
+            (b"x-tag", b"a"),
+            (b"X-Tag", b"b"),
+            (b"x_api_key", b"spoofed"),  # underscores: dropped, as Django drops them
+            (b"x-api-key", b"real"),
+            (b"user-agent", b"caf\xe9/1"),
+        ],
+        "client": ("127.0.0.1", 5000),
+    }
+    request = ASGIRequest(scope, BytesIO(b"{}"))
+    expected = {k.lower(): v for k, v in request.headers.items()}
+    assert request_headers(request) == expected
+    assert expected["x-tag"] == "a,b" and expected["x-api-key"] == "real" and "x_api_key" not in expected
