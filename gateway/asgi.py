@@ -87,6 +87,8 @@ class DisconnectWatcher:
 # database work there unless DJANGO_ALLOW_ASYNC_UNSAFE is set), so they are
 # skipped when a signal is sent on the loop.
 THREAD_CONNECTION_RECEIVERS = frozenset({db.reset_queries, db.close_old_connections})
+# Read once: os.environ lookups cost more than the receivers they would skip.
+SKIPPED_ON_LOOP = frozenset() if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") else THREAD_CONNECTION_RECEIVERS
 
 
 def send_on_loop(signal: Signal, sender: Any, **kwargs: Any) -> bool:
@@ -98,9 +100,8 @@ def send_on_loop(signal: Signal, sender: Any, **kwargs: Any) -> bool:
         return False
     if async_receivers:
         return False
-    skip = () if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") else THREAD_CONNECTION_RECEIVERS
     for receiver in sync_receivers:
-        if receiver not in skip:
+        if receiver not in SKIPPED_ON_LOOP:
             receiver(signal=signal, sender=sender, **kwargs)
     return True
 

@@ -8,11 +8,11 @@ within ``API_KEY_LOCAL_TTL`` seconds.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -23,6 +23,7 @@ from accounts.models import KeyScope
 from accounts.selectors import api_key_by_hash
 from billing.selectors import KEY_BILLING_RELATED, key_billing
 from gateway.errors import ErrorType, GatewayError
+from gateway.singleflight import SingleFlight
 
 LOCAL_MAX_ENTRIES = 50_000
 _MISSING = "missing"
@@ -88,30 +89,18 @@ class KeyCache:
 
     def __init__(self) -> None:
         self._local: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
-        self._fetching: dict[str, asyncio.Future[Principal | None]] = {}
+        self._fetching: SingleFlight[Principal | None] = SingleFlight()
 
     async def get(self, key_hash: str) -> Principal | None:
         hit = self._local.get(key_hash)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        loop = asyncio.get_running_loop()
-        fetch = self._fetching.get(key_hash)
-        if fetch is None or fetch.get_loop() is not loop:
-            fetch = self._fetching[key_hash] = loop.create_task(self._refresh(key_hash))
-            fetch.add_done_callback(lambda done: self._fetch_done(key_hash, done))
-        # Shielded: a caller that goes away does not cancel the others' lookup.
-        return await asyncio.shield(fetch)
-
-    def _fetch_done(self, key_hash: str, fetch: asyncio.Future[Principal | None]) -> None:
-        if self._fetching.get(key_hash) is fetch:
-            del self._fetching[key_hash]
-        if not fetch.cancelled():
-            fetch.exception()  # retrieved: an error reaches the waiting callers, not the loop's log
+        return await self._fetching.run(key_hash, partial(self._refresh, key_hash))
 
     async def _refresh(self, key_hash: str) -> Principal | None:
         now = time.monotonic()
         principal = await self._fetch(key_hash)
-        if self._fetching.get(key_hash) is not asyncio.current_task():
+        if not self._fetching.is_current(key_hash):
             return principal  # forgotten (revoked) meanwhile: do not re-cache what was read before
         self._local[key_hash] = (principal, now + settings.API_KEY_LOCAL_TTL)
         self._local.move_to_end(key_hash)
@@ -136,7 +125,7 @@ class KeyCache:
 
     def forget(self, key_hash: str) -> None:
         self._local.pop(key_hash, None)
-        self._fetching.pop(key_hash, None)  # calls from now on look the key up again
+        self._fetching.forget(key_hash)  # calls from now on look the key up again
         if _shared_cache_enabled():
             cache.delete(_shared_key(key_hash))
 
