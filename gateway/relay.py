@@ -244,8 +244,9 @@ async def _relay_events(
     marker: bytes | None = None,
 ) -> AsyncGenerator[bytes, None]:
     parser = SSEParser()
+    read = resp.read_any
     try:
-        async for chunk in resp.aiter_bytes():
+        while chunk := await read():
             out = _relay_blocks(ctx, parser.feed_blocks(chunk), rewrite, marker)
             if out:
                 ctx.mark_first_byte()

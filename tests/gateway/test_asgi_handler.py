@@ -145,13 +145,14 @@ class FakeUpstream:
     """An upstream answer that hands out its chunks, then waits (never ends on its own)."""
 
     def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = chunks
+        self.chunks = list(chunks)
         self.closed = 0
 
-    async def aiter_bytes(self):
-        for chunk in self.chunks:
-            yield chunk
+    async def read_any(self) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)
         await asyncio.Event().wait()
+        return b""
 
     async def aclose(self) -> None:
         self.closed += 1
