@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -64,6 +65,7 @@ class Result:
     reordered: int = 0  # streams whose chunks arrived out of order or twice
     unterminated: int = 0  # streams that ended without their final event
     elapsed: float = 0.0  # seconds of the measured window
+    server_cpu: float = float("nan")  # seconds of the server process's CPU during the window (run.py)
 
     @property
     def requests(self) -> int:
@@ -231,17 +233,24 @@ async def _worker(
             conn.close()
 
 
-async def run_load(target: Target, load: Load) -> Result:
+async def run_load(target: Target, load: Load, cpu_clock: Callable[[], float] | None = None) -> Result:
     """Run ``load`` against ``target``; only requests started inside the
-    measured window (after the warm-up) count."""
+    measured window (after the warm-up) count. ``cpu_clock`` (the server's
+    CPU seconds so far) is read when the window opens and when it closes."""
     request = build_request(target, load)
     result = Result()
     start = time.perf_counter()
     window = (start + load.warmup, start + load.warmup + load.duration)
+    cpu_at_open: list[float] = []
+    if cpu_clock is not None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(load.warmup, lambda: cpu_at_open.append(cpu_clock()))
     workers = [_worker(target, load, request, window, result) for _ in range(load.concurrency)]
     await asyncio.gather(*workers)
     # The window closes when the last measured request has finished.
     result.elapsed = time.perf_counter() - window[0]
+    if cpu_clock is not None and cpu_at_open:
+        result.server_cpu = cpu_clock() - cpu_at_open[0]
     return result
 
 

@@ -152,6 +152,22 @@ def prepare_junction(env: dict[str, str]) -> str:
     return manage(env, "create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
 
 
+def cpu_clock(pid: int):  # type: ignore[no-untyped-def]
+    """The process's CPU seconds so far (user + system, all threads), from /proc."""
+    path = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        fields = path.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        read()
+    except OSError:
+        return None
+    return read
+
+
 def count_rows(db: Path) -> tuple[int, int]:
     """(request log rows, charge ledger entries) Junction wrote, from its database."""
     queries = (
@@ -192,6 +208,8 @@ def row_stats(result: Result) -> dict[str, float]:
         "ttft50": percentile(result.ttfts, 50),
         "ttft99": percentile(result.ttfts, 99),
         "rps": result.rps,
+        # the server's CPU per request in the measured window (microseconds)
+        "cpu_us": result.server_cpu / result.requests * 1e6 if result.requests else float("nan"),
     }
 
 
@@ -210,6 +228,7 @@ def report(results: dict[str, dict[str, Result]]) -> list[str]:
         "lost/reord",
         "+p50 vs pass",
         "req/s vs pass",
+        "CPU us/req",
     )
     rows: list[tuple[str, ...]] = []
     for scenario, by_target in results.items():
@@ -248,6 +267,7 @@ def report(results: dict[str, dict[str, Result]]) -> list[str]:
                     integrity,
                     vs_pass_p50,
                     vs_pass_rps,
+                    "-" if math.isnan(s["cpu_us"]) else f"{s['cpu_us']:,.0f}",
                 )
             )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -266,6 +286,10 @@ def report(results: dict[str, dict[str, Result]]) -> list[str]:
     lines.append("")
     lines.append(
         "+x = added over calling the upstream directly (ms); '+p50 vs pass' compares +TTFT p50 for streams."
+    )
+    lines.append(
+        "CPU us/req = the server process's CPU time (all threads) in the measured window / its requests;"
+        " for 'direct' that is the fake upstream's."
     )
     return lines
 
@@ -318,6 +342,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="junction-bench-"))
     ports = {name: free_port() for name in ("upstream", "passthrough", "junction")}
+    pids: dict[str, int] = {}
     started = time.monotonic()
     try:
         with ExitStack() as stack:
@@ -330,6 +355,7 @@ def main() -> None:
                 ],
                 tmp / "upstream.log",
             )  # fmt: skip
+            pids["direct"] = upstream.pid
             wait_until(
                 lambda: http_status(ports["upstream"], "POST", CHAT_PATH, body=b"{}") == 200,
                 "upstream",
@@ -345,6 +371,7 @@ def main() -> None:
                     ],
                     tmp / "passthrough.log",
                 )  # fmt: skip
+                pids["passthrough"] = passthrough.pid
                 wait_until(
                     lambda: http_status(ports["passthrough"], "POST", CHAT_PATH, body=b"{}") == 200,
                     "passthrough",
@@ -363,6 +390,7 @@ def main() -> None:
                     tmp / "junction.log",
                     env=env,
                 )  # fmt: skip
+                pids["junction"] = junction.pid
                 auth = {"authorization": f"Bearer {key}"}
                 wait_until(
                     lambda: http_status(ports["junction"], "GET", "/v1/models", auth) == 200,
@@ -381,7 +409,9 @@ def main() -> None:
                     load = replace(scenario.load, api_key=key if name == "junction" else "sk-bench")
                     result = uvloop.run(
                         run_load(
-                            Target(HOST, ports[name if name != "direct" else "upstream"], CHAT_PATH), load
+                            Target(HOST, ports[name if name != "direct" else "upstream"], CHAT_PATH),
+                            load,
+                            cpu_clock(pids[name]),
                         )
                     )
                     results[scenario.name][name] = result

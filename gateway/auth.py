@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -22,6 +23,7 @@ from accounts.models import KeyScope
 from accounts.selectors import api_key_by_hash
 from billing.selectors import KEY_BILLING_RELATED, key_billing
 from gateway.errors import ErrorType, GatewayError
+from gateway.singleflight import SingleFlight
 
 LOCAL_MAX_ENTRIES = 50_000
 _MISSING = "missing"
@@ -81,15 +83,25 @@ def _load_from_db(key_hash: str) -> Principal | None:
 
 
 class KeyCache:
+    """The per-process table. Concurrent misses on one key share one lookup:
+    when an entry expires under load, the calls in flight wait for the same
+    fetch instead of queueing one query each on asgiref's shared thread."""
+
     def __init__(self) -> None:
         self._local: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
+        self._fetching: SingleFlight[Principal | None] = SingleFlight()
 
     async def get(self, key_hash: str) -> Principal | None:
-        now = time.monotonic()
         hit = self._local.get(key_hash)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        return await self._fetching.run(key_hash, partial(self._refresh, key_hash))
+
+    async def _refresh(self, key_hash: str) -> Principal | None:
+        now = time.monotonic()
         principal = await self._fetch(key_hash)
+        if not self._fetching.is_current(key_hash):
+            return principal  # forgotten (revoked) meanwhile: do not re-cache what was read before
         self._local[key_hash] = (principal, now + settings.API_KEY_LOCAL_TTL)
         self._local.move_to_end(key_hash)
         while len(self._local) > LOCAL_MAX_ENTRIES:
@@ -113,11 +125,13 @@ class KeyCache:
 
     def forget(self, key_hash: str) -> None:
         self._local.pop(key_hash, None)
+        self._fetching.forget(key_hash)  # calls from now on look the key up again
         if _shared_cache_enabled():
             cache.delete(_shared_key(key_hash))
 
     def clear(self) -> None:
         self._local.clear()
+        self._fetching.clear()
 
 
 # The per-process key table (one per worker process, by design).

@@ -69,6 +69,19 @@ class UpstreamResponse:
             raise UpstreamBroken(exc.__class__.__name__) from None
         self._done = True
 
+    async def read_any(self) -> bytes:
+        """The bytes that have arrived, once some have (``b""`` at the end):
+        ``aiter_bytes`` one call at a time, without an iterator per chunk."""
+        try:
+            chunk = await self._resp.content.readany()
+        except _TIMEOUT_ERRORS:
+            raise UpstreamTimeout from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamBroken(exc.__class__.__name__) from None
+        if not chunk:
+            self._done = True
+        return chunk
+
     async def aclose(self) -> None:
         # A fully read answer returns its connection to the pool; one abandoned
         # half-way (client gone) must drop it, or the pool would reuse a

@@ -37,7 +37,21 @@ MAX_ATTEMPTS = 3
 
 
 def request_headers(request: HttpRequest) -> dict[str, str]:
-    return {k.lower(): v for k, v in request.headers.items()}
+    """Lower-case name -> value, as ``request.headers`` has them: names with an
+    underscore are dropped and repeated headers are joined with commas.
+    Read from the ASGI scope when there is one (``request.headers`` would
+    first build ``META`` names and then undo them)."""
+    scope = getattr(request, "scope", None)
+    if scope is None:
+        return {k.lower(): v for k, v in request.headers.items()}
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin1").lower()
+        if "_" in name:
+            continue  # Django's ASGIRequest drops these (hyphen/underscore spoofing)
+        value = raw_value.decode("latin1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
 
 
 def new_context(request: HttpRequest, *, endpoint: str, dialect: ModuleType) -> CallContext:

@@ -9,7 +9,7 @@ stages' event filters -> the caller's dialect encoder. Every path ends in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -29,6 +29,32 @@ from gateway.providers.base import UpstreamRequest
 from gateway.sse import LazyEvent, SSEParser
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class RelayStream(StreamingHttpResponse):
+    """A relayed stream. Served by ``gateway.asgi.ApiASGIHandler``, each chunk
+    the relay yields goes to ASGI ``send`` as one ``http.response.body``
+    (``stream_to``); served by any other handler, it is an ordinary
+    ``StreamingHttpResponse`` over the same chunks."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None]) -> None:
+        super().__init__(chunks, content_type="text/event-stream")
+        self.chunks = chunks
+
+    async def stream_to(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        chunks = self.chunks
+        try:
+            async for chunk in chunks:
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except asyncio.CancelledError:
+                    # The client left while a chunk was being written: the relay
+                    # learns it as it would while waiting for the upstream.
+                    await chunks.athrow(asyncio.CancelledError())
+                    raise
+        finally:
+            await chunks.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @dataclass(slots=True)
@@ -130,14 +156,14 @@ def passthrough_json(ctx: CallContext, body: bytes) -> bytes:
     return billing.splice_usage(splice_fields(body, response_extras(ctx)), billing.usage_extras(ctx))
 
 
-def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> StreamingHttpResponse:
+def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayStream:
     assert ctx.request is not None
     chunks = (
-        _relay_events(ctx, resp, stream_rewriter(ctx))
+        _relay_events(ctx, resp, *stream_rewriter(ctx))
         if plan.passthrough
         else _translate_events(ctx, resp, plan)
     )
-    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
+    response = RelayStream(chunks)
     response["x-request-id"] = ctx.request_id
     add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
     firewall.set_header(ctx, response)
@@ -146,9 +172,18 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Stream
     return response
 
 
-def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
+# A same-wire event without this marker passes through as it came: the relay
+# counts it and copies its bytes without making an event of it.
+USAGE_MARKER = b'"usage"'
+
+
+def stream_rewriter(ctx: CallContext) -> tuple[Callable[[LazyEvent], bytes | None], bytes | None]:
     """Same-wire streams pass through byte for byte, except the event that
-    carries usage: it is parsed for accounting and gains Junction's fields."""
+    carries usage: it is parsed for accounting and gains Junction's fields.
+
+    Returns the rewrite and its marker: with a marker, only events containing
+    it go through the rewrite (the relay counts every event's delta itself);
+    without one (messages: billing's wrapper counts), every event does."""
     assert ctx.request is not None
     dialect = ctx.request.dialect
     client_wants_usage = ctx.request.include_usage
@@ -159,11 +194,10 @@ def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
             billing.mark_final_event(ctx)  # billing: this event also gets usage.cost
             return response_extras(ctx)
 
-        return billing.metered(ctx, anthropic_wire.passthrough_rewriter(on_usage))
+        return billing.metered(ctx, anthropic_wire.passthrough_rewriter(on_usage)), None
 
     def rewrite(ev: LazyEvent) -> bytes | None:
-        ctx.output_events += b'delta"' in ev.raw  # billing: the estimate if the stream is cut
-        if b'"usage"' not in ev.raw or ev.data == "[DONE]":
+        if ev.data == "[DONE]":
             return ev.raw
         try:
             data = msgspec.json.decode(ev.data)
@@ -193,7 +227,7 @@ def stream_rewriter(ctx: CallContext) -> Callable[[LazyEvent], bytes | None]:
         head = f"event: {ev.event}\n".encode() if ev.event else b""
         return head + b"data: " + msgspec.json.encode(data) + b"\n\n"
 
-    return rewrite
+    return rewrite, USAGE_MARKER
 
 
 def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
@@ -204,18 +238,22 @@ def _mid_stream_error(ctx: CallContext, exc: Exception) -> GatewayError:
 
 
 async def _relay_events(
-    ctx: CallContext, resp: UpstreamResponse, rewrite: Callable[[LazyEvent], bytes | None]
-) -> AsyncIterator[bytes]:
+    ctx: CallContext,
+    resp: UpstreamResponse,
+    rewrite: Callable[[LazyEvent], bytes | None],
+    marker: bytes | None = None,
+) -> AsyncGenerator[bytes, None]:
     parser = SSEParser()
+    read = resp.read_any
     try:
-        async for chunk in resp.aiter_bytes():
-            out = [b for b in map(rewrite, parser.feed_lazy(chunk)) if b]
+        while chunk := await read():
+            out = _relay_blocks(ctx, parser.feed_blocks(chunk), rewrite, marker)
             if out:
                 ctx.mark_first_byte()
-                yield b"".join(out)
-        tail = [b for b in map(rewrite, parser.close_lazy()) if b]
+                yield out
+        tail = _relay_blocks(ctx, parser.close_blocks(), rewrite, marker)
         if tail:
-            yield b"".join(tail)
+            yield tail
     except UpstreamFailure as exc:
         yield ctx.dialect.encode_stream_error(_mid_stream_error(ctx, exc), ctx.request_id)
     except asyncio.CancelledError:
@@ -226,7 +264,27 @@ async def _relay_events(
         ctx.finish()
 
 
-async def _translate_events(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> AsyncIterator[bytes]:
+def _relay_blocks(
+    ctx: CallContext, blocks: list[bytes], rewrite: Callable[[LazyEvent], bytes | None], marker: bytes | None
+) -> bytes:
+    """The bytes to send for these complete events."""
+    if marker is None:
+        return b"".join([b for b in map(rewrite, map(LazyEvent, blocks)) if b])
+    out = []
+    for block in blocks:
+        ctx.output_events += b'delta"' in block  # billing: the estimate if the stream is cut
+        if marker in block:
+            rewritten = rewrite(LazyEvent(block))
+            if rewritten:
+                out.append(rewritten)
+        else:
+            out.append(block)
+    return b"".join(out)
+
+
+async def _translate_events(
+    ctx: CallContext, resp: UpstreamResponse, plan: Plan
+) -> AsyncGenerator[bytes, None]:
     """Provider stream -> canonical events -> (filters) -> the caller's dialect."""
     assert ctx.request is not None
     decoder = plan.adapter.StreamDecoder()

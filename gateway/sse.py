@@ -53,6 +53,13 @@ class SSEParser:
 
     def feed_blocks(self, chunk: bytes) -> list[bytes]:
         """The complete event blocks (terminator included) in what has arrived."""
+        if (
+            not self._buf
+            and chunk.endswith(b"\n\n")
+            and chunk.find(b"\n\n") == len(chunk) - 2
+            and b"\r" not in chunk
+        ):
+            return [chunk]  # the usual read: exactly one whole event (LF line ends), nothing pending
         buf = self._buf + chunk
         keep = b""
         if b"\r" in buf:

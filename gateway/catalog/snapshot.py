@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from gateway.models import CatalogModel, Deployment, Provider
+from gateway.singleflight import SingleFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +133,30 @@ def load_catalog() -> Catalog:
 
 
 class _CatalogCache:
-    """Per-process holder. One instance, below; state is the snapshot and its age."""
+    """Per-process holder. One instance, below; state is the snapshot and its age.
+    Calls that find it stale together share one reload."""
 
     def __init__(self) -> None:
         self.catalog: Catalog | None = None
         self.loaded_at = 0.0
+        self._reloads: SingleFlight[Catalog] = SingleFlight()
 
     async def get(self) -> Catalog:
-        now = time.monotonic()
-        if self.catalog is None or now - self.loaded_at >= settings.CATALOG_TTL:
-            self.catalog = await sync_to_async(load_catalog)()
+        catalog = self.catalog
+        if catalog is None or time.monotonic() - self.loaded_at >= settings.CATALOG_TTL:
+            return await self._reloads.run(None, self._reload)
+        return catalog
+
+    async def _reload(self) -> Catalog:
+        catalog = await sync_to_async(load_catalog)()
+        if self._reloads.is_current(None):  # not invalidated while it loaded
+            self.catalog = catalog
             self.loaded_at = time.monotonic()
-        return self.catalog
+        return catalog
 
     def invalidate(self) -> None:
         self.catalog = None
+        self._reloads.forget(None)
 
 
 _cache = _CatalogCache()

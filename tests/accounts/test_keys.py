@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.db import connection
@@ -79,3 +81,41 @@ def test_inference_key_cannot_use_management_api(api_key):
     assert api.get("/api/manage/keys").status_code == 403
     api.credentials(HTTP_AUTHORIZATION="Bearer jk_wrong")
     assert api.get("/api/manage/keys").status_code == 401
+
+
+def test_concurrent_misses_share_one_lookup(api_key, monkeypatch):
+    from gateway import auth
+
+    calls: list[str] = []
+    real = auth._load_from_db
+
+    def counting(key_hash):
+        calls.append(key_hash)
+        return real(key_hash)
+
+    monkeypatch.setattr(auth, "_load_from_db", counting)
+
+    async def many():
+        return await asyncio.gather(*(authenticate(api_key.secret) for _ in range(10)))
+
+    principals = async_to_sync(many)()
+    assert len(calls) == 1
+    assert {p.key_id for p in principals} == {api_key.pk}
+
+
+def test_a_key_forgotten_during_its_lookup_is_looked_up_again(api_key, monkeypatch):
+    from gateway import auth
+
+    calls: list[str] = []
+    real = auth._load_from_db
+
+    def revoked_meanwhile(key_hash):
+        calls.append(key_hash)
+        principal = real(key_hash)
+        auth.forget_key(key_hash)  # e.g. revoked while the first lookup ran
+        return principal
+
+    monkeypatch.setattr(auth, "_load_from_db", revoked_meanwhile)
+    async_to_sync(authenticate)(api_key.secret)
+    async_to_sync(authenticate)(api_key.secret)
+    assert len(calls) == 2  # what the first lookup read was not kept

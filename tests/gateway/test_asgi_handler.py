@@ -1,0 +1,238 @@
+"""The /v1 ASGI handler's own request cycle: signals, disconnects, streamed chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.core import signals
+from django.db import connection
+
+from gateway import dbuse
+from gateway.asgi import DisconnectWatcher
+from gateway.models import RequestLog
+from tests.helpers import wait_for_logs
+
+
+class SignalThreads:
+    """Which thread each request signal ran on, in order."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.finished: list[int] = []
+
+    def on_started(self, **kwargs) -> None:
+        self.started.append(threading.get_ident())
+
+    def on_finished(self, **kwargs) -> None:
+        self.finished.append(threading.get_ident())
+
+    def wait_finished(self, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.finished) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def signal_threads():
+    seen = SignalThreads()
+    signals.request_started.connect(seen.on_started, dispatch_uid="test-started")
+    signals.request_finished.connect(seen.on_finished, dispatch_uid="test-finished")
+    yield seen
+    signals.request_started.disconnect(dispatch_uid="test-started")
+    signals.request_finished.disconnect(dispatch_uid="test-finished")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_signals_run_once_and_where_the_database_was_used(
+    junction, api_key, signal_threads, settings
+):
+    settings.CATALOG_TTL = settings.API_KEY_LOCAL_TTL = 60.0  # the second request finds both cached
+    headers = {"authorization": f"Bearer {api_key.secret}"}
+    with httpx.Client(base_url=junction.url, headers=headers, timeout=10) as http:
+        # A cold key cache: the key is read from the database on asgiref's thread.
+        assert http.get("/v1/models").status_code == 200
+        signal_threads.wait_finished(1)  # request_finished follows the answer's last byte
+        # Cached now: this request touches no database connection.
+        assert http.get("/v1/models").status_code == 200
+        signal_threads.wait_finished(2)
+    loop_thread = signal_threads.started[0]
+    assert signal_threads.started == [loop_thread, loop_thread]
+    assert len(signal_threads.finished) == 2
+    # close_old_connections ran on the thread that holds the connection ...
+    assert signal_threads.finished[0] != loop_thread
+    # ... and on the event loop when there was nothing to close.
+    assert signal_threads.finished[1] == loop_thread
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_database_use_is_recorded_per_thread():
+    def query() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return threading.get_ident()
+
+    used, token = dbuse.track()
+    try:
+        worker = await sync_to_async(query)()
+    finally:
+        dbuse.untrack(token)
+    assert used == {worker}
+    # Untracked contexts record nothing (and fail nothing).
+    await sync_to_async(query)()
+    assert used == {worker}
+
+
+async def test_disconnect_watcher_cancels_the_request_and_cleans_up():
+    disconnected = asyncio.Event()
+
+    async def receive():
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    watcher = DisconnectWatcher(receive)
+    with pytest.raises(asyncio.CancelledError):
+        try:
+            disconnected.set()
+            await asyncio.sleep(10)
+        finally:
+            watcher.stop()
+    assert watcher.fired
+    assert asyncio.current_task().cancelling() == 0  # the handled cancellation is not left pending
+    await asyncio.sleep(0)  # the task goes on normally
+
+
+async def test_disconnect_watcher_is_harmless_after_stop():
+    disconnected = asyncio.Event()
+
+    async def receive():
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    watcher = DisconnectWatcher(receive)
+    await asyncio.sleep(0)
+    watcher.stop()
+    disconnected.set()
+    await asyncio.sleep(0.01)
+    assert not watcher.fired and asyncio.current_task().cancelling() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_disconnect_while_waiting_for_upstream_logs_once(junction, api_key, fake_openai):
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "[[hold]] hi"}], "stream": True}
+    headers = {"authorization": f"Bearer {api_key.secret}"}
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream("POST", f"{junction.url}/v1/chat/completions", headers=headers, json=body) as resp,
+    ):
+        request_id = resp.headers["x-request-id"]
+        first = next(resp.iter_raw())
+        assert first.startswith(b"data: ")
+    (row,) = wait_for_logs(request_id=request_id)
+    fake_openai.release.set()
+    assert row.status_code == 499 and row.extra.get("client_disconnected") is True
+    assert row.ttfb_ms is not None
+    # The relay's finish ran once: one row, and nothing more arrives later.
+    wait_for_logs(2, timeout=0.3)
+    assert RequestLog.objects.filter(request_id=request_id).count() == 1
+
+
+class FakeUpstream:
+    """An upstream answer that hands out its chunks, then waits (never ends on its own)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.closed = 0
+
+    async def read_any(self) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)
+        await asyncio.Event().wait()
+        return b""
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def relayed_stream(monkeypatch, chunks: list[bytes]):
+    from gateway import relay
+    from gateway.context import CallContext
+    from gateway.dialects import chat
+    from gateway.logs import request_logs
+
+    rows: list[dict] = []
+    monkeypatch.setattr(request_logs, "submit", rows.append)
+    ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={})
+    upstream = FakeUpstream(chunks)
+    stream = relay.RelayStream(relay._relay_events(ctx, upstream, lambda ev: ev.raw))
+    return ctx, upstream, stream, rows
+
+
+async def test_relay_stream_sends_each_upstream_read_as_one_body_message(monkeypatch):
+    ctx, upstream, stream, rows = relayed_stream(monkeypatch, [b"data: 1\n\n", b"data: 2\n\ndata: 3\n\n"])
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+        if len(sent) == 2:
+            raise asyncio.CancelledError  # the client goes away while the second chunk is written
+
+    with pytest.raises(asyncio.CancelledError):
+        await stream.stream_to(send)
+    assert [m["body"] for m in sent] == [b"data: 1\n\n", b"data: 2\n\ndata: 3\n\n"]
+    assert all(m["more_body"] for m in sent)
+    # The relay learnt of the disconnect, closed the upstream and finished exactly once.
+    assert ctx.status == 499 and ctx.extra["client_disconnected"] is True
+    assert upstream.closed == 1 and ctx.finished and len(rows) == 1
+
+
+async def test_relay_stream_cancelled_while_waiting_for_upstream(monkeypatch):
+    ctx, upstream, stream, rows = relayed_stream(monkeypatch, [b"data: 1\n\n"])
+    sent: list[dict] = []
+    first_sent = asyncio.Event()
+
+    async def send(message):
+        sent.append(message)
+        first_sent.set()
+
+    task = asyncio.get_running_loop().create_task(stream.stream_to(send))
+    await first_sent.wait()
+    task.cancel()  # what the disconnect watcher does
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [m["body"] for m in sent] == [b"data: 1\n\n"]
+    assert ctx.status == 499 and upstream.closed == 1 and len(rows) == 1
+
+
+def test_request_headers_from_the_scope_match_djangos_view_of_them():
+    from io import BytesIO
+
+    from django.core.handlers.asgi import ASGIRequest
+
+    from gateway.pipeline import request_headers
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"2"),
+            (b"authorization", b"Bearer jk_x"),
+            (b"x-tag", b"a"),
+            (b"X-Tag", b"b"),
+            (b"x_api_key", b"spoofed"),  # underscores: dropped, as Django drops them
+            (b"x-api-key", b"real"),
+            (b"user-agent", b"caf\xe9/1"),
+        ],
+        "client": ("127.0.0.1", 5000),
+    }
+    request = ASGIRequest(scope, BytesIO(b"{}"))
+    expected = {k.lower(): v for k, v in request.headers.items()}
+    assert request_headers(request) == expected
+    assert expected["x-tag"] == "a,b" and expected["x-api-key"] == "real" and "x_api_key" not in expected

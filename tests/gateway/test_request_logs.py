@@ -1,0 +1,72 @@
+"""The request-log writer's prepared INSERT stores what bulk_create would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.logs import insert_rows
+from gateway.models import RequestLog
+
+
+def row(request_id: str, **overrides) -> dict:
+    values = {
+        "request_id": request_id,
+        "created_at": datetime(2026, 11, 22, 10, 30, 0, 123456, tzinfo=UTC),
+        "workspace_id": None,
+        "api_key_id": None,
+        "endpoint": "chat.completions",
+        "model_requested": "gpt-4o-mini",
+        "model_used": "gpt-4o-mini",
+        "provider": "openai",
+        "status_code": 499,
+        "error_type": "upstream_error",
+        "error_message": "Upstream 'openai' failed mid-stream. 'quotes' \"too\"",
+        "stream": True,
+        "input_tokens": 12,
+        "cached_input_tokens": 2,
+        "output_tokens": 9,
+        "reasoning_tokens": 1,
+        "cost_units": 31,
+        "charged_units": 37,
+        "cost_estimated": True,
+        "ttfb_ms": None,
+        "latency_ms": 103,
+        "metadata": {"team": "search", "n": [1, 2.5, None, "é"]},
+        "user": "end-user-7",
+        "client_ip": "2001:db8::7",
+        "user_agent": "OpenAI/Python 1.0",
+        "extra": {"attempts": [{"provider": "openai", "ok": False}], "client_disconnected": True},
+    }
+    values.update(overrides)
+    return values
+
+
+def stored(request_id: str) -> dict:
+    values = RequestLog.objects.filter(request_id=request_id).values().get()
+    values.pop("id")
+    values.pop("request_id")
+    return values
+
+
+@pytest.mark.django_db
+def test_prepared_insert_stores_the_same_row_as_bulk_create(workspace, api_key):
+    for variant in (
+        {},
+        {"workspace_id": workspace.pk, "api_key_id": api_key.pk, "metadata": None, "client_ip": "127.0.0.1"},
+        {"extra": {}, "ttfb_ms": 4, "error_type": "", "error_message": "", "status_code": 200},
+    ):
+        RequestLog.objects.bulk_create([RequestLog(**row("req_bulk", **variant))], ignore_conflicts=True)
+        insert_rows([row("req_prepared", **variant)])
+        assert stored("req_prepared") == stored("req_bulk")
+        assert stored("req_prepared")["method"] == "POST"  # a field the row leaves out gets its default
+        RequestLog.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_prepared_insert_skips_a_request_id_already_written():
+    insert_rows([row("req_once", output_tokens=1)])
+    insert_rows([row("req_once", output_tokens=2), row("req_other")])
+    assert stored("req_once")["output_tokens"] == 1
+    assert RequestLog.objects.count() == 2
