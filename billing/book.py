@@ -76,6 +76,9 @@ class Pool:
     generation: int = 0  # bumped when the lease is found gone: older holds no longer count on it
     last_used: float = 0.0  # last hold
     touched: float = 0.0  # last lookup (a pool is forgotten only long after it)
+    last_amount: int = 0  # the last hold's size
+    spend_rate: float = 0.0  # units/s the lease is used up by written charges (moving average)
+    rate_at: float = 0.0
     borrow_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -186,38 +189,53 @@ class CreditBook:
             request_id=request_id, workspace_id=workspace_id, api_key_id=api_key_id, amount=amount, cap=cap
         )
 
+    @staticmethod
+    def _headroom(pool: Pool, call_amount: int) -> int:
+        """Spare credit a lease should carry: room for ``BILLING_LEASE_CALLS`` more
+        calls of this size, or ``BILLING_LEASE_SECONDS`` of the pool's spending."""
+        return max(
+            call_amount * settings.BILLING_LEASE_CALLS,
+            int(pool.spend_rate * settings.BILLING_LEASE_SECONDS),
+        )
+
     def _ensure(self, pool: Pool, amount: int) -> bool:
         """Make ``pool.free >= amount`` by borrowing the difference (plus headroom)."""
         with pool.borrow_lock:  # one borrow per pool at a time: no over-borrowing near zero
-            with self._lock:
-                need = amount - pool.free
-                lease_id, generation = pool.lease_id, pool.generation
-            if need <= 0:
-                return True
-            want = need + amount * settings.BILLING_LEASE_CALLS
-            new_id, granted = lease_borrow(
-                ref=pool.ref,
-                holder=HOLDER,
-                lease_id=lease_id,
-                need=need,
-                want=want,
-                share=settings.BILLING_LEASE_SHARE,
-            )
-            with self._lock:
-                if lease_id is not None and new_id != lease_id and pool.generation == generation:
-                    self._lost(pool)  # the old lease was taken back while we held it
-                if granted:
-                    pool.lease_id = new_id
-                    pool.leased += granted
-                    pool.last_used = time.monotonic()
-            self._start()
-            return granted > 0
+            return self._borrow(pool, amount, call_amount=amount)
+
+    def _borrow(self, pool: Pool, amount: int, *, call_amount: int) -> bool:
+        """Borrow what ``pool.free`` lacks of ``amount``, plus headroom. The caller
+        holds ``pool.borrow_lock``."""
+        with self._lock:
+            need = amount - pool.free
+            lease_id, generation = pool.lease_id, pool.generation
+            want = need + self._headroom(pool, call_amount)
+        if need <= 0:
+            return True
+        new_id, granted = lease_borrow(
+            ref=pool.ref,
+            holder=HOLDER,
+            lease_id=lease_id,
+            need=need,
+            want=want,
+            share=settings.BILLING_LEASE_SHARE,
+        )
+        with self._lock:
+            if lease_id is not None and new_id != lease_id and pool.generation == generation:
+                self._lost(pool)  # the old lease was taken back while we held it
+            if granted:
+                pool.lease_id = new_id
+                pool.leased += granted
+                pool.last_used = time.monotonic()
+        self._start()
+        return granted > 0
 
     def _take(self, request_id: str, amount: int, pools: list[Pool]) -> Hold:
         now = time.monotonic()
         for p in pools:
             p.held += amount
             p.last_used = now
+            p.last_amount = amount
         key_pool = pools[1] if len(pools) > 1 else None
         hold = Hold(
             request_id,
@@ -321,16 +339,23 @@ class CreditBook:
                     raise
                 written = len(posted.written)
                 with self._lock:
+                    spent: dict[int, int] = {}
                     for q in batch:  # also those a previous attempt had written: they are spent
                         if q.pool.generation == q.generation:
                             q.pool.leased -= q.covered
                             q.pool.owed -= q.covered
+                            spent[id(q.pool)] = spent.get(id(q.pool), 0) + q.covered
                         if q.key_pool is not None and q.key_pool.generation == q.key_generation:
                             q.key_pool.leased -= q.key_covered
                             q.key_pool.owed -= q.key_covered
+                    now = time.monotonic()
                     for pool in self._pools.values():
                         if pool.lease_id in posted.lost_leases:
                             self._lost(pool)
+                        if pool.rate_at:  # units/s, smoothed over the last flushes
+                            rate = spent.get(id(pool), 0) / max(now - pool.rate_at, 0.05)
+                            pool.spend_rate = 0.7 * pool.spend_rate + 0.3 * rate
+                        pool.rate_at = now
             if return_idle or force_return:
                 self._return_idle(force_return)
             return written
@@ -377,6 +402,26 @@ class CreditBook:
                 if p.lease_id is not None or p.held or p.owed or now - p.touched < FORGET_AFTER_SECONDS
             }
 
+    def refill(self) -> None:
+        """Top up busy pools whose spare credit fell below half their headroom,
+        before a call finds the lease empty and has to wait for a borrow."""
+        idle_after = settings.BILLING_LEASE_IDLE_SECONDS
+        now = time.monotonic()
+        with self._lock:
+            low = [
+                p
+                for p in self._pools.values()
+                if p.lease_id is not None
+                and now - p.last_used < idle_after
+                and p.free < self._headroom(p, p.last_amount) // 2
+            ]
+        for pool in low:
+            if pool.borrow_lock.acquire(blocking=False):  # a call is borrowing already: leave it
+                try:
+                    self._borrow(pool, max(pool.free, 0) + 1, call_amount=pool.last_amount)
+                finally:
+                    pool.borrow_lock.release()
+
     def renew(self) -> None:
         with self._lock:
             ids = [p.lease_id for p in self._pools.values() if p.lease_id is not None]
@@ -406,6 +451,7 @@ class CreditBook:
             self._wake.clear()
             try:
                 self.flush(return_idle=True)
+                self.refill()
                 if time.monotonic() - self._last_renew >= settings.BILLING_LEASE_RENEW_SECONDS:
                     self._last_renew = time.monotonic()
                     self.renew()

@@ -238,6 +238,9 @@ BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS",
 # BILLING_LEASE_IDLE_SECONDS. Charges are written every BILLING_FLUSH_SECONDS (one transaction).
 BILLING_LEASE_CALLS = env_int("BILLING_LEASE_CALLS", 32)
 BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
+# ... and at least this many seconds of the pool's recent spending; the writer thread tops
+# a busy lease up when its spare part falls below half of that, so calls rarely wait.
+BILLING_LEASE_SECONDS = env_float("BILLING_LEASE_SECONDS", 2.0)
 BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
 BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.1)
 # A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS

@@ -273,3 +273,21 @@ def test_a_pool_being_borrowed_into_is_not_forgotten(workspace, monkeypatch):
     book.settle(hold(book, ws, "req_race", 100), 10)
     book.flush(force_return=True)
     assert balance(ws)[1] == 0 and CreditLease.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_writer_tops_up_a_busy_lease_before_calls_must_wait(workspace, django_assert_num_queries):
+    ws, book = workspace.pk, CreditBook(background=False)
+    set_balance(ws, 1_000_000)
+    held = [hold(book, ws, "req_0", 100)]  # leases 100 + 32 x 100 of headroom
+    held += [
+        book.try_hold(request_id=f"req_{i}", workspace_id=ws, api_key_id=None, amount=100)
+        for i in range(1, 21)
+    ]
+    assert all(held) and held[0].pool.free == 1_200  # below half the headroom
+    book.refill()
+    assert held[0].pool.free == 1_200 + 1 + 3_200  # one unit to go on with, plus the headroom
+    with django_assert_num_queries(0):
+        for i in range(21, 60):
+            assert book.try_hold(request_id=f"req_{i}", workspace_id=ws, api_key_id=None, amount=100)
+    assert reserved_mismatches() == []
