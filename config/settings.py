@@ -242,7 +242,7 @@ BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
 # a busy lease up when its spare part falls below half of that, so calls rarely wait.
 BILLING_LEASE_SECONDS = env_float("BILLING_LEASE_SECONDS", 2.0)
 BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
-BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.1)
+BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.25)
 # A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS
 # belonged to a dead process and is handed back by the billing.expire_leases task.
 BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 60)
