@@ -378,16 +378,22 @@ class CreditBook:
                 if units == 0 and (pool.held or pool.owed):
                     continue  # nothing spare to give back yet
                 if force or (pool.held == 0 and now - pool.last_used >= idle_after):
+                    # Not while a call borrows into this lease (it may be about to grow it).
+                    if not pool.borrow_lock.acquire(blocking=False):
+                        continue
                     pool.leased -= units  # no new hold may use it from here on
                     giving.append((pool, pool.lease_id, units, pool.generation))
-        for pool, lease_id, units, generation in giving:
+        for index, (pool, lease_id, units, generation) in enumerate(giving):
             try:
                 returned = lease_return(ref=pool.ref, lease_id=lease_id, units=units)
             except Exception:
                 with self._lock:
-                    if pool.generation == generation:
-                        pool.leased += units
+                    for other, _, other_units, other_generation in giving[index:]:
+                        if other.generation == other_generation:
+                            other.leased += other_units
+                        other.borrow_lock.release()
                 raise
+            pool.borrow_lock.release()
             with self._lock:
                 if pool.generation != generation:
                     continue
