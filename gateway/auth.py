@@ -116,6 +116,8 @@ class KeyCache:
             if isinstance(cached, Principal):
                 return cached
         principal = await sync_to_async(_load_from_db)(key_hash)
+        if not self._fetching.is_current(key_hash):
+            return principal  # forgotten (revoked) meanwhile: don't share what was read before
         if _shared_cache_enabled():
             # Unknown keys are remembered briefly so a flood of bad keys cannot
             # turn into a flood of queries.
