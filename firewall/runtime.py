@@ -13,12 +13,14 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
 from firewall.engine import Engine
+from gateway.singleflight import SingleFlight
 
 
 def _version_key(workspace_id: int) -> str:
@@ -47,12 +49,18 @@ class EngineCache:
 
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}
+        self._loading: SingleFlight[Engine] = SingleFlight()
 
     async def get(self, workspace_id: int) -> Engine:
+        entry = self._entries.get(workspace_id)
+        if entry is not None and time.monotonic() - entry.checked_at < _ttl():
+            return entry.engine
+        # Calls that miss together share one check and load.
+        return await self._loading.run(workspace_id, partial(self._refresh, workspace_id))
+
+    async def _refresh(self, workspace_id: int) -> Engine:
         now = time.monotonic()
         entry = self._entries.get(workspace_id)
-        if entry is not None and now - entry.checked_at < _ttl():
-            return entry.engine
         version: str | None = None
         if _shared():
             version = await cache.aget(_version_key(workspace_id))
@@ -60,6 +68,8 @@ class EngineCache:
                 entry.checked_at = now
                 return entry.engine
         engine = await sync_to_async(_load)(workspace_id)
+        if not self._loading.is_current(workspace_id):
+            return engine  # the policy changed while it loaded: not kept
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
         self._entries[workspace_id] = _Entry(engine, version, time.monotonic())
@@ -67,9 +77,11 @@ class EngineCache:
 
     def forget(self, workspace_id: int) -> None:
         self._entries.pop(workspace_id, None)
+        self._loading.forget(workspace_id)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._loading.clear()
 
 
 def _load(workspace_id: int) -> Engine:

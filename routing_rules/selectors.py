@@ -12,12 +12,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import QuerySet
 
+from gateway.singleflight import SingleFlight
 from routing_rules import crypto
 from routing_rules.models import ProviderKey, RoutingRule
 from routing_rules.router import CompiledRule, RuleFormatError, compile_rule
@@ -78,26 +80,34 @@ def workspace_keys_load(workspace_id: int) -> dict[str, tuple[StoredKey, ...]]:
 
 
 class WorkspaceCache(Generic[T]):
-    """Per-process, per-workspace values with a short TTL."""
+    """Per-process, per-workspace values with a short TTL. Calls that miss
+    together share one load (``gateway.singleflight``); a value invalidated
+    while it loads is returned to its callers but not kept."""
 
     def __init__(self, loader: Callable[[int], T]) -> None:
         self._loader = loader
         self._entries: dict[int, tuple[T, float]] = {}
+        self._loading: SingleFlight[T] = SingleFlight()
 
     async def get(self, workspace_id: int) -> T:
         hit = self._entries.get(workspace_id)
-        now = time.monotonic()
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        return await self._loading.run(workspace_id, partial(self._refresh, workspace_id))
+
+    async def _refresh(self, workspace_id: int) -> T:
         value = await sync_to_async(self._loader)(workspace_id)
-        self._entries[workspace_id] = (value, time.monotonic() + settings.ROUTING_CACHE_TTL)
+        if self._loading.is_current(workspace_id):
+            self._entries[workspace_id] = (value, time.monotonic() + settings.ROUTING_CACHE_TTL)
         return value
 
     def invalidate(self, workspace_id: int) -> None:
         self._entries.pop(workspace_id, None)
+        self._loading.forget(workspace_id)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._loading.clear()
 
 
 rules_cache: WorkspaceCache[tuple[CompiledRule, ...]] = WorkspaceCache(compiled_rules_load)

@@ -81,3 +81,39 @@ async def test_catalog_misses_share_one_reload_and_invalidation_wins(monkeypatch
     monkeypatch.setattr(snapshot, "load_catalog", counting)
     await snapshot.get_catalog()
     assert loads == 3  # what the invalidated load read was not kept
+
+
+@pytest.mark.parametrize("which", ["routing", "firewall"])
+async def test_routing_and_firewall_caches_share_one_load_and_invalidation_wins(which, monkeypatch):
+    """The per-workspace routing-rule and firewall caches, like the catalog."""
+    from firewall import runtime
+    from routing_rules import selectors
+
+    loads = 0
+    forget_during_load = False
+
+    def loader(workspace_id: int) -> object:
+        nonlocal loads
+        loads += 1
+        if forget_during_load:
+            invalidate(workspace_id)  # e.g. a rule or policy changed while this load ran
+        return object()
+
+    if which == "routing":
+        cache = selectors.WorkspaceCache(loader)
+        get, invalidate = cache.get, cache.invalidate
+    else:
+        monkeypatch.setattr(runtime, "_load", loader)
+        monkeypatch.setattr(runtime, "_shared", lambda: False)
+        cache = runtime.EngineCache()
+        get, invalidate = cache.get, cache.forget
+    values = await asyncio.gather(*(get(7) for _ in range(8)))
+    assert loads == 1 and all(v is values[0] for v in values)
+    assert await get(7) is values[0]  # fresh: no load
+    invalidate(7)
+    forget_during_load = True
+    await get(7)
+    forget_during_load = False
+    assert loads == 2
+    await get(7)
+    assert loads == 3  # what the invalidated load read was not kept
