@@ -176,18 +176,16 @@ class CreditBook:
         if amount < 0:
             raise BillingError(BillingErrorCode.INVALID_AMOUNT, "A hold must not be negative.")
         refs = self._refs(workspace_id, api_key_id, cap)
-        with self._lock:
-            pools = [self._pool(ref) for ref in refs]
-        for pool in reversed(pools):  # the key's cap first: its refusal is the more specific one
-            if not self._ensure(pool, amount):
-                raise self._refusal(pool.ref, amount, cap)
-        with self._lock:
-            if all(p.free >= amount for p in pools):
-                return self._take(request_id, amount, pools)
-        # Another call of this process took what was borrowed meanwhile: go again.
-        return self.hold_blocking(
-            request_id=request_id, workspace_id=workspace_id, api_key_id=api_key_id, amount=amount, cap=cap
-        )
+        while True:
+            with self._lock:
+                pools = [self._pool(ref) for ref in refs]
+            for pool in reversed(pools):  # the key's cap first: its refusal is the more specific one
+                if not self._ensure(pool, amount):
+                    raise self._refusal(pool.ref, amount, cap)
+            with self._lock:
+                if all(p.free >= amount for p in pools):
+                    return self._take(request_id, amount, pools)
+            # Another call of this process took what was borrowed meanwhile: go again.
 
     @staticmethod
     def _headroom(pool: Pool, call_amount: int) -> int:

@@ -255,6 +255,7 @@ class _QueuedReleases:
         self.loop = loop
         self.counts: dict[str, int] = {}
         self.timer: asyncio.TimerHandle | None = None
+        self.sending: set[asyncio.Task[None]] = set()  # release-only calls in flight
 
     def add(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -274,9 +275,9 @@ class _QueuedReleases:
     def _send_soon(self) -> None:
         self.timer = None
         if self.counts:
-            from billing.stages import run_soon
-
-            run_soon(self.send(quiet=True))
+            task = self.loop.create_task(self.send(quiet=True))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
 
     async def send(self, *, quiet: bool = False) -> None:
         counts = self.take()
@@ -332,4 +333,5 @@ async def drain() -> None:
         if queued.timer is not None:
             queued.timer.cancel()
             queued.timer = None
+        await asyncio.gather(*queued.sending, return_exceptions=True)
         await queued.send()

@@ -75,16 +75,17 @@ class Charge:
     charged: int = 0  # set by ``charges_post``: what was really taken
 
 
-def _capacity(ref: PoolRef, *, lock: bool) -> int:
+def _capacity(ref: PoolRef) -> int:
+    """What the pool has free, with its row locked until the transaction ends."""
     if ref.is_key:
         KeySpend.objects.bulk_create(
             [KeySpend(api_key_id=ref.api_key_id, period_key=ref.period_key)], ignore_conflicts=True
         )
         rows = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
-        row = (rows.select_for_update() if lock else rows).values("spent_units", "reserved_units").get()
+        row = rows.select_for_update().values("spent_units", "reserved_units").get()
         return ref.limit_units - row["spent_units"] - row["reserved_units"]
     rows = CreditAccount.objects.filter(workspace_id=ref.workspace_id)
-    found = (rows.select_for_update() if lock else rows).values("balance_units", "reserved_units").first()
+    found = rows.select_for_update().values("balance_units", "reserved_units").first()
     return 0 if found is None else found["balance_units"] - found["reserved_units"]
 
 
@@ -104,7 +105,7 @@ def lease_borrow(
     when ``lease_id`` is None or gone), plus headroom up to ``want`` but never
     more than 1/``share`` of what is free, so other processes find credit too.
     Returns ``(lease_id, granted)``; ``granted`` is 0 when not even ``need`` is free."""
-    capacity = _capacity(ref, lock=True)
+    capacity = _capacity(ref)
     if capacity < need or need <= 0:
         return lease_id, 0
     granted = max(need, min(want, capacity // max(share, 1)))
@@ -129,7 +130,7 @@ def lease_borrow(
 def lease_return(*, ref: PoolRef, lease_id: int, units: int) -> int:
     """Give ``units`` of a lease back to its pool (all of it, and the row, when
     that is what is left). Returns what was returned (0 if the lease is gone)."""
-    _capacity(ref, lock=True)  # lock order everywhere: account, key spend, then leases
+    _capacity(ref)  # lock order everywhere: account, key spend, then leases
     lease = CreditLease.objects.select_for_update().filter(pk=lease_id).first()
     if lease is None:
         return 0
@@ -269,7 +270,7 @@ def _collect_overruns(workspace_id: int, batch: list[Charge]) -> None:
     the rest from the available balance; what even that can't cover is a
     shortfall: logged, never a negative balance."""
     over = sum(c.units - c.covered for c in batch)
-    free = _capacity(PoolRef(workspace_id), lock=True) if over else 0
+    free = _capacity(PoolRef(workspace_id)) if over else 0
     for c in batch:
         extra = min(c.units - c.covered, max(free, 0))
         free -= extra
