@@ -399,7 +399,7 @@ def main() -> None:
                 )
                 print(f"junction: uvicorn pid {junction.pid}, data dir {tmp}", flush=True)
             if args.hold:
-                print(f"holding {args.hold:.0f}s", flush=True)
+                print(f"holding {args.hold:.0f}s; ports {ports}; key {key}", flush=True)
                 time.sleep(args.hold)
 
             results: dict[str, dict[str, Result]] = {}

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from billing.redis_pipe import PipelinedRedis, Script
+
 logger = logging.getLogger("junction.billing")
 
 WINDOW_SECONDS = 60
@@ -73,6 +75,8 @@ return {0, reqs, toks, inflight}
 
 # Releases only (KEYS[1..3] unused placeholders, as in ADMIT_LUA).
 RELEASE_LUA = RELEASES_LUA + "return 0"
+ADMIT_SCRIPT = Script(ADMIT_LUA)
+RELEASE_SCRIPT = Script(RELEASE_LUA)
 RELEASE_DELAY_SECONDS = 0.02
 
 REFUSALS = {1: "requests", 2: "tokens", 3: "concurrency"}
@@ -104,23 +108,20 @@ def _keys(key_id: int, workspace_id: int, window: int) -> tuple[str, str, str]:
 
 
 class _RedisClients:
-    """One async Redis client per event loop, with both scripts registered."""
+    """One pipelined Redis connection per event loop (``billing.redis_pipe``)."""
 
     def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple] = (  # type: ignore[type-arg]
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PipelinedRedis] = (
             weakref.WeakKeyDictionary()
         )
 
-    def get(self):  # type: ignore[no-untyped-def]
-        import redis.asyncio as aioredis
-
+    def get(self) -> PipelinedRedis:
         loop = asyncio.get_running_loop()
-        entry = self._by_loop.get(loop)
-        if entry is None:
-            client = aioredis.Redis.from_url(settings.RATELIMIT_REDIS_URL)
-            entry = (client, client.register_script(ADMIT_LUA), client.register_script(RELEASE_LUA))
-            self._by_loop[loop] = entry
-        return entry
+        client = self._by_loop.get(loop)
+        if client is None:
+            client = PipelinedRedis(settings.RATELIMIT_REDIS_URL, timeout=settings.RATELIMIT_REDIS_TIMEOUT)
+            self._by_loop[loop] = client
+        return client
 
 
 _redis = _RedisClients()
@@ -187,25 +188,22 @@ async def acquire(
     reset = max(int(WINDOW_SECONDS - now % WINDOW_SECONDS), 1)
     keys = _keys(key_id, workspace_id, window)
     if _use_redis():
-        _, admit, _ = _redis.get()
         queued = _queued_releases()
         released = queued.take()
         try:
-            result = [
-                int(x)
-                for x in await admit(
-                    keys=[*keys, *released],
-                    args=[
-                        rpm,
-                        tpm,
-                        concurrency,
-                        tokens,
-                        WINDOW_SECONDS * 2,
-                        CONCURRENCY_TTL_SECONDS,
-                        *released.values(),
-                    ],
-                )
-            ]
+            result = await _redis.get().evalsha(
+                ADMIT_SCRIPT,
+                keys=[*keys, *released],
+                args=[
+                    rpm,
+                    tpm,
+                    concurrency,
+                    tokens,
+                    WINDOW_SECONDS * 2,
+                    CONCURRENCY_TTL_SECONDS,
+                    *released.values(),
+                ],
+            )
         except BaseException:
             queued.put_back(released)
             raise
@@ -283,9 +281,10 @@ class _QueuedReleases:
         counts = self.take()
         if not counts:
             return
-        _, _, release_script = _redis.get()
         try:
-            await release_script(keys=["-", "-", "-", *counts], args=[0, 0, 0, 0, 0, 0, *counts.values()])
+            await _redis.get().evalsha(
+                RELEASE_SCRIPT, keys=["-", "-", "-", *counts], args=[0, 0, 0, 0, 0, 0, *counts.values()]
+            )
         except Exception:
             self.put_back(counts)  # Redis unreachable: try again shortly
             if not quiet:

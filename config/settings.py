@@ -253,6 +253,8 @@ IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 # Rate limits live in Redis when it is configured (shared by every web process).
 RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
 RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
+# Seconds a rate-limit script call may wait for Redis before the call fails.
+RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
 
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")

@@ -236,3 +236,24 @@ def test_request_headers_from_the_scope_match_djangos_view_of_them():
     expected = {k.lower(): v for k, v in request.headers.items()}
     assert request_headers(request) == expected
     assert expected["x-tag"] == "a,b" and expected["x-api-key"] == "real" and "x_api_key" not in expected
+
+
+def test_cached_request_signal_receivers_follow_connect_and_disconnect():
+    from gateway.asgi import ApiASGIHandler, send_on_loop
+
+    ApiASGIHandler()  # turns on Django's per-sender receiver cache for the request signals
+    assert signals.request_finished.use_caching
+    calls: list[object] = []
+
+    def receiver(sender, **kwargs):
+        calls.append(sender)
+
+    assert send_on_loop(signals.request_finished, ApiASGIHandler)  # fills the cache
+    signals.request_finished.connect(receiver)
+    try:
+        assert send_on_loop(signals.request_finished, ApiASGIHandler)
+        assert calls == [ApiASGIHandler]
+    finally:
+        signals.request_finished.disconnect(receiver)
+    send_on_loop(signals.request_finished, ApiASGIHandler)
+    assert calls == [ApiASGIHandler]
