@@ -59,19 +59,8 @@ class RowInsert:
 
     def run(self, rows: list[dict[str, Any]], connection: Any) -> None:
         params = [self.params(row, connection) for row in rows]
-        with transaction.atomic(using=connection.alias, savepoint=False):
-            if connection.vendor == "postgresql":
-                # Server-side binding: psycopg's C dumpers send the values as
-                # they are. Django's default cursor binds on the client,
-                # quoting every value in Python (a third of this thread's
-                # time, all of it holding the event loop's GIL).
-                import psycopg
-
-                with psycopg.Cursor(connection.connection) as cursor:
-                    cursor.executemany(self.sql, params)
-                return
-            with connection.cursor() as cursor:
-                cursor.executemany(self.sql, params)
+        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+            cursor.executemany(self.sql, params)
 
 
 def insert_rows(rows: list[dict[str, Any]]) -> None:
