@@ -13,7 +13,10 @@ Only what the limiter needs: ``EVALSHA`` with a fall back to ``EVAL`` when
 the server does not know the script (``NOSCRIPT``: a restart or ``SCRIPT
 FLUSH``), ``redis://`` and ``rediss://`` URLs with username, password and
 database. A broken connection fails the calls waiting on it with
-``RedisUnavailable``; the next call connects again. A reply that takes longer
+``RedisUnavailable``; the next call connects again. A call whose connection
+closed under it (a Redis restart, an idle connection dropped by a proxy) is
+sent once more on a new one, as redis-py's default retry does: a script that
+ran before the close then counts twice, which a rate limit can afford. A reply that takes longer
 than ``timeout`` seconds closes the connection (so a hung server fails calls
 instead of stalling them).
 """
@@ -32,6 +35,10 @@ import hiredis
 
 class RedisUnavailable(ConnectionError):
     """The connection failed, closed, or a reply timed out."""
+
+
+class RedisConnectionLost(RedisUnavailable):
+    """The connection closed with the call's reply outstanding (retried once)."""
 
 
 class RedisReplyError(Exception):
@@ -89,7 +96,7 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self._fail(
-            RedisUnavailable(f"Redis connection lost: {exc}" if exc else "Redis closed the connection.")
+            RedisConnectionLost(f"Redis connection lost: {exc}" if exc else "Redis closed the connection.")
         )
         self.client._lost(self)
 
@@ -131,10 +138,17 @@ class PipelinedRedis:
     # ------------------------------------------------------------ commands
 
     async def execute(self, *args: Any) -> Any:
-        protocol = self._protocol
-        if protocol is None or protocol.transport is None:
-            protocol = await self._connect()
-        return await self._send(protocol, encode_command(args))
+        command = encode_command(args)
+        for retry in (False, True):
+            protocol = self._protocol
+            if protocol is None or protocol.transport is None:
+                protocol = await self._connect()
+            try:
+                return await self._send(protocol, command)
+            except RedisConnectionLost:
+                if retry:
+                    raise
+        raise AssertionError("unreachable")
 
     async def evalsha(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
         try:
@@ -158,7 +172,7 @@ class PipelinedRedis:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if protocol.transport is None:
-            raise RedisUnavailable("Redis connection lost.")
+            raise RedisConnectionLost("Redis connection lost.")
         protocol.waiting.append((future, loop.time()))
         protocol.transport.write(command)
         if self._watchdog is None:

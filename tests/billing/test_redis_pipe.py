@@ -127,17 +127,40 @@ async def test_error_reply_raises_and_the_connection_stays_usable(fake):
     client.close()
 
 
-async def test_a_lost_connection_fails_waiting_calls_and_the_next_call_reconnects(fake):
+async def test_a_call_whose_connection_closes_is_sent_once_more_on_a_new_one(fake):
     client = PipelinedRedis(fake.url)
     assert await client.execute("ECHO", "a") == b"a"
-    waiting = asyncio.ensure_future(client.execute("SILENT"))
+    fake.gate = asyncio.Event()  # the server reads the command but holds its reply
+    waiting = asyncio.ensure_future(client.execute("ECHO", "b"))
     await asyncio.sleep(0.05)
     for writer in fake.writers:
-        writer.close()
-    with pytest.raises(RedisUnavailable):
-        await waiting
-    assert await client.execute("ECHO", "b") == b"b"
+        writer.close()  # a Redis restart
+    fake.gate.set()
+    assert await waiting == b"b"
     assert fake.connections == 2
+    assert [c for c in fake.commands if c[0] == b"ECHO"] == [
+        [b"ECHO", b"a"],
+        [b"ECHO", b"b"],
+        [b"ECHO", b"b"],
+    ]
+    client.close()
+
+
+async def test_a_connection_that_closes_twice_fails_the_call(fake):
+    client = PipelinedRedis(fake.url)
+    assert await client.execute("ECHO", "a") == b"a"
+
+    def close_on_silent(args):
+        if args[0] == b"SILENT":
+            for writer in fake.writers:
+                writer.close()
+        return FakeRedis.answer(fake, args)
+
+    fake.answer = close_on_silent
+    with pytest.raises(RedisUnavailable, match=r"closed|lost"):
+        await client.execute("SILENT")
+    assert fake.connections == 2  # one retry, on a new connection
+    assert await client.execute("ECHO", "c") == b"c"
     client.close()
 
 
