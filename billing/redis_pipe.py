@@ -139,16 +139,10 @@ class PipelinedRedis:
 
     async def execute(self, *args: Any) -> Any:
         command = encode_command(args)
-        for retry in (False, True):
-            protocol = self._protocol
-            if protocol is None or protocol.transport is None:
-                protocol = await self._connect()
-            try:
-                return await self._send(protocol, command)
-            except RedisConnectionLost:
-                if retry:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._send(await self._connection(), command)
+        except RedisConnectionLost:  # closed under the call: once more, on a new connection
+            return await self._send(await self._connection(), command)
 
     async def evalsha(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
         try:
@@ -167,6 +161,12 @@ class PipelinedRedis:
             protocol.abort(RedisUnavailable("The Redis client was closed."))
 
     # ---------------------------------------------------------- internals
+
+    async def _connection(self) -> _Protocol:
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            protocol = await self._connect()
+        return protocol
 
     def _send(self, protocol: _Protocol, command: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()

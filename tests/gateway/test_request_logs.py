@@ -70,3 +70,24 @@ def test_prepared_insert_skips_a_request_id_already_written():
     insert_rows([row("req_once", output_tokens=2), row("req_other")])
     assert stored("req_once")["output_tokens"] == 1
     assert RequestLog.objects.count() == 2
+
+
+def test_writer_takes_what_gathered_in_one_batch_and_a_full_batch_at_once(settings, monkeypatch):
+    from gateway import logs
+
+    settings.REQUEST_LOG_FLUSH_INTERVAL = 0.3
+    settings.REQUEST_LOG_BATCH_SIZE = 3
+    batches: list[list[str]] = []
+    monkeypatch.setattr(logs, "insert_rows", lambda rows: batches.append([r["request_id"] for r in rows]))
+    writer = logs.RequestLogWriter()
+    try:
+        for i in range(2):
+            writer.submit({"request_id": f"a{i}"})
+        assert writer.flush(5)
+        assert batches == [["a0", "a1"]]  # gathered for the interval, written once
+        for i in range(7):
+            writer.submit({"request_id": f"b{i}"})
+        assert writer.flush(5)
+        assert batches[1:] == [["b0", "b1", "b2"], ["b3", "b4", "b5"], ["b6"]]
+    finally:
+        writer.stop()
