@@ -153,17 +153,28 @@ def prepare_junction(env: dict[str, str]) -> str:
 
 
 def cpu_clock(pid: int):  # type: ignore[no-untyped-def]
-    """The process's CPU seconds so far (user + system, all threads), from /proc."""
-    path = Path(f"/proc/{pid}/stat")
+    """CPU seconds so far (user + system, all threads) of the process and its
+    children (a server that runs its worker in a child process), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
 
-    def read() -> float:
-        fields = path.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick
+    def tree(root: int) -> list[int]:
+        pids = [root]
+        for children in Path(f"/proc/{root}/task").glob("*/children"):
+            for child in children.read_text().split():
+                pids += tree(int(child))
+        return pids
 
-    try:
-        read()
-    except OSError:
+    def read() -> float:
+        total = 0
+        for each in tree(pid):
+            try:
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone between the listing and the read
+            total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    if not Path(f"/proc/{pid}/stat").exists():
         return None
     return read
 
@@ -320,6 +331,19 @@ def verdicts(results: dict[str, dict[str, Result]]) -> list[str]:
 # ------------------------------------------------------------------- main
 
 
+# Each ASGI server Junction can be measured under: one worker, uvloop.
+SERVERS = {
+    "uvicorn": lambda port: [
+        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port", str(port),
+        "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--lifespan", "on",
+    ],
+    "granian": lambda port: [
+        sys.executable, "-m", "granian", "config.asgi:application", "--interface", "asgi", "--host", HOST,
+        "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "1", "--no-ws",
+    ],
+}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -330,6 +354,9 @@ def main() -> None:
         "--targets", default=",".join(TARGETS), help="comma-separated subset of " + ", ".join(TARGETS)
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server logs)")
+    parser.add_argument(
+        "--server", choices=sorted(SERVERS), default="uvicorn", help="the ASGI server that runs Junction"
+    )
     parser.add_argument(
         "--hold", type=float, default=0.0, help="pause N seconds before measuring (attach py-spy)"
     )
@@ -381,15 +408,8 @@ def main() -> None:
                 env = junction_env(tmp, ports["upstream"])
                 key = prepare_junction(env)
                 junction = start(
-                    stack,
-                    [
-                        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST,
-                        "--port", str(ports["junction"]), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
-                        "--no-access-log", "--lifespan", "on",
-                    ],
-                    tmp / "junction.log",
-                    env=env,
-                )  # fmt: skip
+                    stack, SERVERS[args.server](ports["junction"]), tmp / "junction.log", env=env
+                )
                 pids["junction"] = junction.pid
                 auth = {"authorization": f"Bearer {key}"}
                 wait_until(
@@ -397,7 +417,7 @@ def main() -> None:
                     "junction",
                     junction,
                 )
-                print(f"junction: uvicorn pid {junction.pid}, data dir {tmp}", flush=True)
+                print(f"junction: {args.server} pid {junction.pid}, data dir {tmp}", flush=True)
             if args.hold:
                 print(f"holding {args.hold:.0f}s; ports {ports}; key {key}", flush=True)
                 time.sleep(args.hold)

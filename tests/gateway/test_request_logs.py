@@ -1,13 +1,23 @@
-"""The request-log writer's prepared INSERT stores what bulk_create would."""
+"""The request-log writer's batch inserts (COPY on PostgreSQL, a prepared
+INSERT elsewhere) store what bulk_create would."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
-from gateway.logs import insert_rows
+from gateway.logs import CopyInsert, RowInsert, insert_rows
 from gateway.models import RequestLog
+
+# Every way a batch can be written on this database (COPY only on PostgreSQL).
+INSERTS = [RowInsert, CopyInsert] if connection.vendor == "postgresql" else [RowInsert]
+
+
+@pytest.fixture(params=INSERTS, ids=lambda cls: cls.__name__)
+def insert(request):
+    return lambda rows: request.param(connection).run(rows, connection)
 
 
 def row(request_id: str, **overrides) -> dict:
@@ -51,25 +61,34 @@ def stored(request_id: str) -> dict:
 
 
 @pytest.mark.django_db
-def test_prepared_insert_stores_the_same_row_as_bulk_create(workspace, api_key):
+def test_batch_insert_stores_the_same_row_as_bulk_create(workspace, api_key, insert):
     for variant in (
         {},
         {"workspace_id": workspace.pk, "api_key_id": api_key.pk, "metadata": None, "client_ip": "127.0.0.1"},
         {"extra": {}, "ttfb_ms": 4, "error_type": "", "error_message": "", "status_code": 200},
     ):
         RequestLog.objects.bulk_create([RequestLog(**row("req_bulk", **variant))], ignore_conflicts=True)
-        insert_rows([row("req_prepared", **variant)])
+        insert([row("req_prepared", **variant)])
         assert stored("req_prepared") == stored("req_bulk")
         assert stored("req_prepared")["method"] == "POST"  # a field the row leaves out gets its default
         RequestLog.objects.all().delete()
 
 
 @pytest.mark.django_db
-def test_prepared_insert_skips_a_request_id_already_written():
-    insert_rows([row("req_once", output_tokens=1)])
-    insert_rows([row("req_once", output_tokens=2), row("req_other")])
+def test_batch_insert_skips_a_request_id_already_written(insert):
+    insert([row("req_once", output_tokens=1)])
+    insert([row("req_once", output_tokens=2), row("req_other"), row("req_third")])
     assert stored("req_once")["output_tokens"] == 1
-    assert RequestLog.objects.count() == 2
+    assert RequestLog.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_writer_copies_on_postgresql(monkeypatch):
+    used = []
+    for cls in (RowInsert, CopyInsert):
+        monkeypatch.setattr(cls, "run", lambda self, rows, conn, cls=cls: used.append(cls))
+    insert_rows([row("req_which")])
+    assert used == [CopyInsert if connection.vendor == "postgresql" else RowInsert]
 
 
 def test_writer_takes_what_gathered_in_one_batch_and_a_full_batch_at_once(settings, monkeypatch):
