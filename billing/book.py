@@ -332,6 +332,8 @@ class CreditBook:
                 try:
                     posted = charges_post([q.charge for q in batch])
                 except Exception:
+                    for q in batch:  # its commit may have gone through: the retry checks
+                        q.charge.retried = True
                     with self._lock:
                         self._queue[:0] = batch
                     raise
@@ -422,7 +424,10 @@ class CreditBook:
         for pool in low:
             if pool.borrow_lock.acquire(blocking=False):  # a call is borrowing already: leave it
                 try:
-                    self._borrow(pool, max(pool.free, 0) + 1, call_amount=pool.last_amount)
+                    with self._lock:  # not if its lease was handed back since the look above
+                        handed_back = pool.lease_id is None
+                    if not handed_back:
+                        self._borrow(pool, max(pool.free, 0) + 1, call_amount=pool.last_amount)
                 finally:
                     pool.borrow_lock.release()
 
@@ -484,13 +489,21 @@ class CreditBook:
             return len(self._open)
 
     def settled(self, timeout: float = 5.0) -> None:
-        """Wait until no call holds credit, then write and return everything."""
+        """Wait until no call holds credit, then write and return everything
+        (again, if the writer thread was topping a lease up meanwhile)."""
         deadline = time.monotonic() + timeout
         while self.open_holds():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.open_holds()} credit holds still open")
             time.sleep(0.01)
-        self.flush(force_return=True)
+        while True:
+            self.flush(force_return=True)
+            with self._lock:
+                if all(pool.lease_id is None for pool in self._pools.values()):
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("credit leases still out")
+            time.sleep(0.01)
 
     def reset(self) -> None:
         """Forget everything without writing (tests, after the database was emptied)."""

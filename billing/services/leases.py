@@ -20,11 +20,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from billing.models import CreditAccount, CreditLease, EntryKind, KeySpend, LedgerEntry, SpendPeriod
+from gateway.bulkcopy import copy_rows
 
 logger = logging.getLogger("junction.billing")
 
@@ -73,6 +74,9 @@ class Charge:
     key_lease_id: int | None = None
     key_covered: int = 0  # the part held under the key's lease
     charged: int = 0  # set by ``charges_post``: what was really taken
+    # A write of this charge was tried before and failed, perhaps after its
+    # commit went through: ``charges_post`` looks for its ledger entry first.
+    retried: bool = False
 
 
 def _capacity(ref: PoolRef) -> int:
@@ -175,11 +179,17 @@ class Posted:
 @transaction.atomic
 def charges_post(charges: list[Charge]) -> Posted:
     """Write a batch of settled calls, once each: ledger entries, balances,
-    leases, key spend. Charges whose ledger entry already exists (a batch that
-    committed before) are left out: they changed nothing, here or in the book."""
+    leases, key spend. A retried charge whose ledger entry already exists (a
+    batch that committed before) is left out: it changed nothing, here or in
+    the book. Only retried charges are looked up (a charge is settled once, in
+    one process); for any other, the ledger's unique key is the backstop: a
+    duplicate fails the whole batch (``IntegrityError``), and its retry skips it."""
     keys = {f"charge:{c.request_id}": c for c in charges}
-    done = set(
-        LedgerEntry.objects.filter(idempotency_key__in=list(keys)).values_list("idempotency_key", flat=True)
+    retried = [key for key, c in keys.items() if c.retried]
+    done = (
+        set(LedgerEntry.objects.filter(idempotency_key__in=retried).values_list("idempotency_key", flat=True))
+        if retried
+        else set()
     )
     todo = [c for key, c in keys.items() if key not in done]
     _lock_pools(todo)
@@ -201,20 +211,39 @@ def charges_post(charges: list[Charge]) -> Posted:
             if c.lease_id is not None and c.covered:
                 per_lease[c.lease_id] += c.covered
             if c.charged:
-                entries.append(
-                    LedgerEntry(
-                        workspace_id=workspace_id,
-                        kind=EntryKind.CHARGE,
-                        amount_units=-c.charged,
-                        idempotency_key=f"charge:{c.request_id}",
-                        request_id=c.request_id,
-                    )
-                )
+                entries.append((workspace_id, -c.charged, f"charge:{c.request_id}", c.request_id))
         for lease_id, units in per_lease.items():
             CreditLease.objects.filter(pk=lease_id).update(amount_units=F("amount_units") - units)
     _post_key_spend(todo)
-    LedgerEntry.objects.bulk_create(entries)
+    _append_charges(entries)
     return Posted(todo, lost)
+
+
+CHARGE_COLUMNS = ("workspace_id", "amount_units", "idempotency_key", "request_id")
+
+
+def _append_charges(entries: list[tuple[int, int, str, str]]) -> None:
+    """Charge entries (``CHARGE_COLUMNS``) into the ledger: one ``COPY`` on
+    PostgreSQL (the writer thread shares the GIL with the event loop; ~10x
+    less CPU per row than ``bulk_create``), ``bulk_create`` elsewhere."""
+    if not entries:
+        return
+    connection = connections[router.db_for_write(LedgerEntry)]
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(kind=EntryKind.CHARGE, **dict(zip(CHARGE_COLUMNS, entry, strict=True)))
+                for entry in entries
+            ]
+        )
+        return
+    fixed = (EntryKind.CHARGE.value, "", "", timezone.now())  # stripe_object_id, reason: blank; created_at
+    copy_rows(
+        connection,
+        LedgerEntry,
+        (*CHARGE_COLUMNS, "kind", "stripe_object_id", "reason", "created_at"),
+        [entry + fixed for entry in entries],
+    )
 
 
 def _lock_pools(charges: list[Charge]) -> None:
