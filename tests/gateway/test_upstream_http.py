@@ -1,0 +1,263 @@
+"""The upstream HTTP client (``gateway.http``) against a scripted server: what
+it sends, keep-alive reuse, the stale-connection retry, bodies of every
+framing, compression, the connection cap, timeouts and broken connections.
+(The whole /v1 suite also runs through it against the fake providers.)"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+
+import pytest
+
+from gateway.http import UpstreamBroken, UpstreamTimeout, UpstreamUnreachable, clients, upstream_post
+
+
+class Server:
+    """Each request is answered by ``self.script(n, request_head, writer)``,
+    ``n`` counting requests over all connections; it writes what it likes."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.connections = 0
+        self.requests: list[tuple[bytes, bytes]] = []  # (head, body)
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(
+                    next(line for line in head.split(b"\r\n") if line.startswith(b"content-length:"))[15:]
+                )
+                body = await reader.readexactly(length)
+                self.requests.append((head, body))
+                if await self.script(len(self.requests), head, writer) == "close":
+                    writer.close()
+                    return
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def stop(self) -> None:
+        self.server.close()
+        await clients.close_current()
+
+
+def sized(body: bytes, *, status: int = 200, headers: bytes = b"") -> bytes:
+    return b"HTTP/1.1 %d OK\r\ncontent-length: %d\r\n%s\r\n%s" % (status, len(body), headers, body)
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+async def serve(script):
+    server = Server(script)
+    return server, await server.start()
+
+
+async def test_a_request_is_sent_as_given_and_the_connection_is_reused():
+    async def script(n, head, writer):
+        writer.write(
+            sized(b'{"n": %d}' % n, headers=b"x-upstream: yes\r\nset-cookie: a\r\nset-cookie: b\r\n")
+        )
+
+    server, url = await serve(script)
+    try:
+        for n in (1, 2, 3):
+            resp = await upstream_post(
+                f"{url}/v1/chat?x=1", body=b'{"q": 1}', headers={"Authorization": "Bearer k"}
+            )
+            assert resp.status_code == 200 and await resp.aread() == b'{"n": %d}' % n
+            assert resp.headers["x-upstream"] == "yes" and resp.headers["set-cookie"] == "a, b"
+            await resp.aclose()
+        assert server.connections == 1
+        head, body = server.requests[0]
+        assert head.startswith(b"POST /v1/chat?x=1 HTTP/1.1\r\n") and body == b'{"q": 1}'
+        assert b"\r\nhost: 127.0.0.1:" in head and b"\r\nAuthorization: Bearer k\r\n" in head
+        assert b"\r\naccept-encoding: identity\r\n" in head and b"content-length: 8\r\n" in head
+    finally:
+        await server.stop()
+
+
+async def test_a_reused_connection_the_server_closed_is_retried_once_on_a_new_one():
+    async def script(n, head, writer):
+        if n == 2:
+            return "close"  # the keep-alive race: the server dropped it as the request went out
+        writer.write(sized(b"ok %d" % n))
+
+    server, url = await serve(script)
+    try:
+        for _ in range(2):
+            resp = await upstream_post(url, body=b"{}", headers={})
+            assert resp.status_code == 200
+            await resp.aread()
+            await resp.aclose()
+        assert server.connections == 2 and len(server.requests) == 3
+    finally:
+        await server.stop()
+
+
+async def test_a_new_connection_closed_before_an_answer_is_unreachable_with_no_retry():
+    async def script(n, head, writer):
+        return "close"
+
+    server, url = await serve(script)
+    try:
+        with pytest.raises(UpstreamUnreachable):
+            await upstream_post(url, body=b"{}", headers={})
+        assert len(server.requests) == 1
+    finally:
+        await server.stop()
+
+
+async def test_a_chunked_stream_arrives_as_sent_and_a_cut_one_is_broken():
+    release = asyncio.Event()
+
+    async def script(n, head, writer):
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/event-stream\r\n\r\n"
+        )
+        writer.write(chunk(b"data: 1\n\n"))
+        await writer.drain()
+        await release.wait()
+        writer.write(chunk(b"data: 2\n\n"))
+        if n == 1:
+            writer.write(b"0\r\n\r\n")
+            return None
+        return "close"  # mid-body
+
+    server, url = await serve(script)
+    try:
+        resp = await upstream_post(url, body=b"{}", headers={})
+        assert await resp.read_any() == b"data: 1\n\n"  # before the rest exists
+        release.set()
+        assert [c async for c in resp.aiter_bytes()] == [b"data: 2\n\n"]
+        await resp.aclose()
+        release.clear()
+        resp = await upstream_post(url, body=b"{}", headers={})
+        assert await resp.read_any() == b"data: 1\n\n"
+        release.set()
+        with pytest.raises(UpstreamBroken):
+            while await resp.read_any():
+                pass
+        await resp.aclose()
+    finally:
+        await server.stop()
+
+
+async def test_compressed_and_connection_delimited_answers_are_read_whole():
+    text = b'{"answer": "' + b"x" * 5000 + b'"}'
+
+    async def script(n, head, writer):
+        if n == 1:
+            writer.write(sized(gzip.compress(text), headers=b"content-encoding: gzip\r\n"))
+        elif n == 2:
+            writer.write(sized(zlib.compress(text), headers=b"content-encoding: deflate\r\n"))
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + text)
+            return "close"
+
+    server, url = await serve(script)
+    try:
+        for _ in range(3):
+            resp = await upstream_post(url, body=b"{}", headers={})
+            assert await resp.aread() == text
+            await resp.aclose()
+    finally:
+        await server.stop()
+
+
+async def test_an_abandoned_answer_closes_its_connection():
+    async def script(n, head, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + chunk(b"part"))
+        if n > 1:
+            writer.write(b"0\r\n\r\n")
+
+    server, url = await serve(script)
+    try:
+        resp = await upstream_post(url, body=b"{}", headers={})
+        assert await resp.read_any() == b"part"
+        await resp.aclose()  # the client left: the rest of this answer must never be read as the next one
+        resp = await upstream_post(url, body=b"{}", headers={})
+        assert await resp.aread() == b"part"
+        await resp.aclose()
+        assert server.connections == 2
+    finally:
+        await server.stop()
+
+
+async def test_calls_over_the_connection_cap_wait_for_a_free_connection(settings):
+    settings.UPSTREAM_MAX_CONNECTIONS = 1
+
+    async def script(n, head, writer):
+        await asyncio.sleep(0.02)
+        writer.write(sized(b"%d" % n))
+
+    server, url = await serve(script)
+
+    async def call():
+        resp = await upstream_post(url, body=b"{}", headers={})
+        try:
+            return await resp.aread()
+        finally:
+            await resp.aclose()
+
+    try:
+        assert sorted(await asyncio.gather(*(call() for _ in range(4)))) == [b"1", b"2", b"3", b"4"]
+        assert server.connections == 1
+    finally:
+        await server.stop()
+
+
+async def test_silence_past_the_read_timeout_is_a_timeout_but_a_slow_steady_stream_is_not(settings):
+    settings.UPSTREAM_READ_TIMEOUT = 0.2
+
+    async def script(n, head, writer):
+        if n == 1:
+            await asyncio.sleep(1)  # no answer at all
+            return "close"
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for i in range(4):  # 0.4 s in all, never 0.2 s without a byte
+            await writer.drain()
+            await asyncio.sleep(0.1)
+            writer.write(chunk(b"%d" % i))
+        if n == 2:
+            writer.write(b"0\r\n\r\n")
+            return None
+        await asyncio.sleep(1)  # then silence
+        return "close"
+
+    server, url = await serve(script)
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await upstream_post(url, body=b"{}", headers={})
+        resp = await upstream_post(url, body=b"{}", headers={})
+        assert await resp.aread() == b"0123"
+        await resp.aclose()
+        resp = await upstream_post(url, body=b"{}", headers={})
+        with pytest.raises(UpstreamTimeout):
+            await resp.aread()
+        await resp.aclose()
+    finally:
+        await server.stop()
+
+
+async def test_nothing_listening_is_unreachable_and_a_newline_in_a_header_is_refused():
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    with pytest.raises(UpstreamUnreachable):
+        await upstream_post(f"http://127.0.0.1:{port}/", body=b"{}", headers={})
+    with pytest.raises(ValueError):
+        await upstream_post(f"http://127.0.0.1:{port}/", body=b"{}", headers={"x-key": "a\r\nx-evil: 1"})
+    with pytest.raises(UpstreamUnreachable):
+        await upstream_post("ftp://example.com/", body=b"{}", headers={})
+    await clients.close_current()
