@@ -68,6 +68,9 @@ class _Protocol(asyncio.Protocol):
         self.reader = hiredis.Reader(replyError=RedisReplyError)
         # (future, monotonic time sent); replies arrive in this order
         self.waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
+        # Commands sent in one turn of the event loop go out in one write at its
+        # end (``flush``): one system call for all the calls admitted together.
+        self.outgoing: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -99,6 +102,16 @@ class _Protocol(asyncio.Protocol):
             RedisConnectionLost(f"Redis connection lost: {exc}" if exc else "Redis closed the connection.")
         )
         self.client._lost(self)
+
+    def send(self, command: bytes) -> None:
+        self.outgoing.append(command)
+        if len(self.outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        outgoing, self.outgoing = self.outgoing, []
+        if self.transport is not None and outgoing:  # lost meanwhile: its callers were failed
+            self.transport.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
 
     def abort(self, exc: Exception) -> None:
         """Fail what waits and drop the connection now (``connection_lost``
@@ -174,7 +187,7 @@ class PipelinedRedis:
         if protocol.transport is None:
             raise RedisConnectionLost("Redis connection lost.")
         protocol.waiting.append((future, loop.time()))
-        protocol.transport.write(command)
+        protocol.send(command)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self.timeout, self._check_timeouts)
         return future

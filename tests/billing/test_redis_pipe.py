@@ -23,6 +23,7 @@ class FakeRedis:
     def __init__(self) -> None:
         self.commands: list[list[bytes]] = []
         self.connections = 0
+        self.reads = 0  # socket reads, all connections
         self.writers: list[asyncio.StreamWriter] = []
         self.scripts: dict[bytes, bytes] = {}
         self.gate: asyncio.Event | None = None  # set: replies wait for it
@@ -63,6 +64,7 @@ class FakeRedis:
         parser = hiredis.Reader()
         try:
             while data := await reader.read(65536):
+                self.reads += 1
                 parser.feed(data)
                 while (args := parser.gets()) is not False:
                     self.commands.append(args)
@@ -97,6 +99,17 @@ async def test_concurrent_calls_share_one_connection_and_get_their_own_replies(f
     fake.gate.set()
     assert await asyncio.gather(*calls) == [f"m{i}".encode() for i in range(50)]
     assert fake.connections == 1
+    client.close()
+
+
+async def test_calls_made_in_one_turn_of_the_loop_go_out_in_one_write(fake):
+    client = PipelinedRedis(fake.url)
+    assert await client.execute("ECHO", "warm") == b"warm"  # connected
+    reads = fake.reads
+    assert await asyncio.gather(*(client.execute("ECHO", f"m{i}") for i in range(20))) == [
+        f"m{i}".encode() for i in range(20)
+    ]
+    assert fake.reads == reads + 1
     client.close()
 
 

@@ -257,3 +257,24 @@ def test_cached_request_signal_receivers_follow_connect_and_disconnect():
         signals.request_finished.disconnect(receiver)
     send_on_loop(signals.request_finished, ApiASGIHandler)
     assert calls == [ApiASGIHandler]
+
+
+def test_api_paths_are_resolved_once_and_unknown_ones_every_time(monkeypatch):
+    from django.urls import Resolver404, URLResolver, get_resolver
+
+    from gateway.asgi import resolve_path
+
+    resolve_path.cache_clear()
+    walks: list[str] = []
+    real = URLResolver.resolve
+    monkeypatch.setattr(URLResolver, "resolve", lambda self, path: walks.append(path) or real(self, path))
+    resolver = get_resolver()
+    first = resolve_path(resolver, "/v1/chat/completions")
+    assert first.func.__name__ == "chat_completions" and walks
+    walked = len(walks)
+    assert resolve_path(resolver, "/v1/chat/completions") is first and len(walks) == walked
+    for _ in range(2):
+        with pytest.raises(Resolver404):
+            resolve_path(resolver, "/v1/no-such-endpoint")
+        assert len(walks) > walked
+        walked = len(walks)
