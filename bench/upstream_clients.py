@@ -1,9 +1,9 @@
 """Experiment: what does the upstream HTTP client cost the event loop?
 
-Drives the fake upstream from one uvloop process with httpx (what
-gateway/http.py uses), httpx2 (pydantic's fork, whose pool assignment is
-linear; installed here as a dependency of the openai SDK) and aiohttp, each
-with one shared pooled client, exactly as a gateway would: N concurrent
+Drives the fake upstream from one uvloop process with httpx (Junction's
+first client), httpx2 (pydantic's fork, whose pool assignment is linear;
+installed here as a dependency of the openai SDK), aiohttp (the second) and
+``gateway.http`` (Junction's own, now), each with one shared pooled client, exactly as a gateway would: N concurrent
 callers, non-streaming JSON and SSE streams read chunk by chunk. Reports
 req/s and the process CPU time per request: the client's own cost, since the
 upstream runs in another process.
@@ -70,6 +70,31 @@ def httpx_like(module: Any) -> tuple[Any, Callable[[Any, str], Call]]:
     return client, make
 
 
+def junction_client() -> tuple[Any, Callable[[Any, str], Call]]:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from gateway import http
+
+    def make(_: Any, url: str) -> Call:
+        async def call(body: bytes, stream: bool) -> int:
+            resp = await http.upstream_post(url, body=body, headers=HEADERS)
+            n = 0
+            try:
+                while chunk := await resp.read_any():
+                    n += len(chunk)
+            finally:
+                await resp.aclose()
+            return n
+
+        return call
+
+    return http.clients, make
+
+
 def aiohttp_client() -> tuple[Any, Callable[[Any, str], Call]]:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512), auto_decompress=False)
 
@@ -89,6 +114,8 @@ def aiohttp_client() -> tuple[Any, Callable[[Any, str], Call]]:
 async def measure(name: str, url: str, concurrency: int, stream: bool) -> str:
     if name == "aiohttp":
         client, make = aiohttp_client()
+    elif name == "junction":
+        client, make = junction_client()
     else:
         client, make = httpx_like(httpx if name == "httpx" else __import__("httpx2"))
     call = make(client, url)
@@ -109,7 +136,12 @@ async def measure(name: str, url: str, concurrency: int, stream: bool) -> str:
     stop = t0 + DURATION
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    await (client.close() if name == "aiohttp" else client.aclose())
+    if name == "aiohttp":
+        await client.close()
+    elif name == "junction":
+        await client.close_current()
+    else:
+        await client.aclose()
     kind = "stream" if stream else "json"
     return (
         f"{name:<8} {kind:<6} c={concurrency:<3} {done / wall:>8,.0f} req/s  "
@@ -137,7 +169,7 @@ def main() -> None:
             lambda: http_status(port, "POST", "/v1/chat/completions", body=b"{}") == 200, "upstream", upstream
         )
         url = f"http://{HOST}:{port}/v1/chat/completions"
-        clients = ["httpx", "aiohttp"]
+        clients = ["httpx", "aiohttp", "junction"]
         if importlib.util.find_spec("httpx2") is not None:
             clients.insert(1, "httpx2")
         for concurrency, stream in ((16, False), (64, False), (64, True)):
