@@ -194,6 +194,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 10.0)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 600.0)
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 512)
+# A PEM file of certificate authorities to trust for upstream TLS besides the
+# system's and certifi's (a self-hosted vLLM or Ollama behind a private CA).
+UPSTREAM_CA_BUNDLE = env("UPSTREAM_CA_BUNDLE", "")
 
 # How long a process trusts its own copy of an API key (seconds). Revocation
 # reaches every process within this bound.

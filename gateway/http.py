@@ -11,8 +11,8 @@ its stream readers (bench/README.md). Here a request is one
 and a body chunk is one list append and, when a reader waits, one future.
 
 What it does: keep-alive pooling with a cap on open connections
-(``UPSTREAM_MAX_CONNECTIONS``; idle ones are dropped after 60 s), TLS with the
-system's trust store, a connect timeout and a read timeout that bounds each
+(``UPSTREAM_MAX_CONNECTIONS``; idle ones are dropped after 60 s), verified
+TLS (``tls_context``), a connect timeout and a read timeout that bounds each
 wait for bytes (a stream that keeps sending is never cut, a silent one is),
 chunked and sized bodies, gzip and deflate answers (it asks for none), flow
 control both ways, and one retry of a request whose *reused* connection had
@@ -87,6 +87,22 @@ def _request_head(first_lines: bytes, headers: dict[str, str], body: bytes) -> b
         lines.append("accept-encoding: identity\r\n")
     lines.append(f"content-length: {len(body)}\r\n\r\n")
     return first_lines + "".join(lines).encode()
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates and host names verified against the system's CAs,
+    certifi's (when installed: slim images may lack the system's) and
+    ``UPSTREAM_CA_BUNDLE``'s."""
+    context = ssl.create_default_context()
+    try:
+        import certifi
+    except ImportError:
+        pass
+    else:
+        context.load_verify_locations(certifi.where())
+    if settings.UPSTREAM_CA_BUNDLE:
+        context.load_verify_locations(settings.UPSTREAM_CA_BUNDLE)
+    return context
 
 
 class _Connection(asyncio.Protocol):
@@ -311,7 +327,7 @@ class _Pool:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = tls_context()
         return self._ssl
 
     async def acquire(self, key: tuple[str, str, int]) -> _Connection:

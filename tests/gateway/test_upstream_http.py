@@ -18,17 +18,21 @@ class Server:
     """Each request is answered by ``self.script(n, request_head, writer)``,
     ``n`` counting requests over all connections; it writes what it likes."""
 
-    def __init__(self, script) -> None:
+    def __init__(self, script, tls=None) -> None:
         self.script = script
+        self.tls = tls
         self.connections = 0
+        self.writers: list[asyncio.StreamWriter] = []
         self.requests: list[tuple[bytes, bytes]] = []  # (head, body)
 
     async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://localhost:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.writers.append(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -45,8 +49,11 @@ class Server:
             writer.close()
 
     async def stop(self) -> None:
-        self.server.close()
         await clients.close_current()
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        await asyncio.sleep(0.01)  # the handlers see their connections end
 
 
 def sized(body: bytes, *, status: int = 200, headers: bytes = b"") -> bytes:
@@ -80,7 +87,7 @@ async def test_a_request_is_sent_as_given_and_the_connection_is_reused():
         assert server.connections == 1
         head, body = server.requests[0]
         assert head.startswith(b"POST /v1/chat?x=1 HTTP/1.1\r\n") and body == b'{"q": 1}'
-        assert b"\r\nhost: 127.0.0.1:" in head and b"\r\nAuthorization: Bearer k\r\n" in head
+        assert b"\r\nhost: localhost:" in head and b"\r\nAuthorization: Bearer k\r\n" in head
         assert b"\r\naccept-encoding: identity\r\n" in head and b"content-length: 8\r\n" in head
     finally:
         await server.stop()
@@ -261,3 +268,75 @@ async def test_nothing_listening_is_unreachable_and_a_newline_in_a_header_is_ref
     with pytest.raises(UpstreamUnreachable):
         await upstream_post("ftp://example.com/", body=b"{}", headers={})
     await clients.close_current()
+
+
+def certificates(tmp_path):
+    """A CA, and a certificate it signed for ``localhost``: (CA file, server context)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject, key, issuer, issuer_key, *, ca):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        else:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
+            ).add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert("Junction test CA", ca_key, "Junction test CA", ca_key, ca=True)
+    server = cert("localhost", server_key, "Junction test CA", ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(server.public_bytes(pem))
+    (tmp_path / "server.key").write_bytes(
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    return str(tmp_path / "ca.pem"), context
+
+
+async def test_tls_upstreams_are_verified_against_the_trusted_authorities(settings, tmp_path):
+    ca_file, server_tls = certificates(tmp_path)
+
+    async def script(n, head, writer):
+        writer.write(sized(b"secure %d" % n))
+
+    server = Server(script, tls=server_tls)
+    url = await server.start()
+    try:
+        with pytest.raises(UpstreamUnreachable):  # a private CA nobody said to trust
+            await upstream_post(url, body=b"{}", headers={})
+        assert server.requests == []
+        await clients.close_current()
+        settings.UPSTREAM_CA_BUNDLE = ca_file
+        for n in (1, 2):
+            resp = await upstream_post(url, body=b"{}", headers={})
+            assert await resp.aread() == b"secure %d" % n
+            await resp.aclose()
+        assert server.connections == 1  # the refused handshake never reached it; then one, kept alive
+    finally:
+        await server.stop()
