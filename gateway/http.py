@@ -251,7 +251,11 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.writelines((head, body))
         if self._writable is not None:  # a large body: wait for the kernel to take it
-            await self._writable
+            try:
+                async with asyncio.timeout(self.pool.read_timeout):
+                    await self._writable
+            except TimeoutError:
+                raise UpstreamTimeout("the upstream stopped reading the request") from None
 
     def _on_timer(self) -> None:
         """The read timeout without a timer per read: one timer per exchange,
@@ -259,7 +263,7 @@ class _Connection(asyncio.Protocol):
         starting to wait) plus the timeout. It fails the exchange only if a
         reader is waiting and nothing came for that long."""
         self.timer = None
-        if not self.active or self.complete or self.error is not None:
+        if self.closed or not self.active or self.complete or self.error is not None:
             return
         now = self.pool.loop.time()
         due = self.last_activity + self.pool.read_timeout
@@ -306,6 +310,9 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.close()

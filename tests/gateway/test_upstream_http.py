@@ -191,7 +191,9 @@ async def test_an_abandoned_answer_closes_its_connection():
     try:
         resp = await upstream_post(url, body=b"{}", headers={})
         assert await resp.read_any() == b"part"
+        conn = resp._conn
         await resp.aclose()  # the client left: the rest of this answer must never be read as the next one
+        assert conn.closed and conn.timer is None  # and its read timer is gone with it
         resp = await upstream_post(url, body=b"{}", headers={})
         assert await resp.aread() == b"part"
         await resp.aclose()
@@ -254,6 +256,26 @@ async def test_silence_past_the_read_timeout_is_a_timeout_but_a_slow_steady_stre
         await resp.aclose()
     finally:
         await server.stop()
+
+
+async def test_an_upstream_that_stops_reading_a_large_body_times_out(settings):
+    settings.UPSTREAM_READ_TIMEOUT = 0.3
+    connected = asyncio.Event()
+
+    async def never_read(reader, writer):
+        connected.set()
+        await asyncio.sleep(2)
+        writer.close()
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await upstream_post(url, body=b"x" * (64 * 1024 * 1024), headers={})
+        assert connected.is_set()
+    finally:
+        server.close()
+        await clients.close_current()
 
 
 async def test_nothing_listening_is_unreachable_and_a_newline_in_a_header_is_refused():
