@@ -69,6 +69,15 @@ async def serve(script):
     return server, await server.start()
 
 
+async def fetch(url: str) -> bytes:
+    """One call, its answer read whole."""
+    resp = await upstream_post(url, body=b"{}", headers={})
+    try:
+        return await resp.aread()
+    finally:
+        await resp.aclose()
+
+
 async def test_a_request_is_sent_as_given_and_the_connection_is_reused():
     async def script(n, head, writer):
         writer.write(
@@ -101,11 +110,8 @@ async def test_a_reused_connection_the_server_closed_is_retried_once_on_a_new_on
 
     server, url = await serve(script)
     try:
-        for _ in range(2):
-            resp = await upstream_post(url, body=b"{}", headers={})
-            assert resp.status_code == 200
-            await resp.aread()
-            await resp.aclose()
+        for n in (1, 3):
+            assert await fetch(url) == b"ok %d" % n
         assert server.connections == 2 and len(server.requests) == 3
     finally:
         await server.stop()
@@ -174,9 +180,7 @@ async def test_compressed_and_connection_delimited_answers_are_read_whole():
     server, url = await serve(script)
     try:
         for _ in range(3):
-            resp = await upstream_post(url, body=b"{}", headers={})
-            assert await resp.aread() == text
-            await resp.aclose()
+            assert await fetch(url) == text
     finally:
         await server.stop()
 
@@ -194,9 +198,7 @@ async def test_an_abandoned_answer_closes_its_connection():
         conn = resp._conn
         await resp.aclose()  # the client left: the rest of this answer must never be read as the next one
         assert conn.closed and conn.timer is None  # and its read timer is gone with it
-        resp = await upstream_post(url, body=b"{}", headers={})
-        assert await resp.aread() == b"part"
-        await resp.aclose()
+        assert await fetch(url) == b"part"
         assert server.connections == 2
     finally:
         await server.stop()
@@ -210,16 +212,8 @@ async def test_calls_over_the_connection_cap_wait_for_a_free_connection(settings
         writer.write(sized(b"%d" % n))
 
     server, url = await serve(script)
-
-    async def call():
-        resp = await upstream_post(url, body=b"{}", headers={})
-        try:
-            return await resp.aread()
-        finally:
-            await resp.aclose()
-
     try:
-        assert sorted(await asyncio.gather(*(call() for _ in range(4)))) == [b"1", b"2", b"3", b"4"]
+        assert sorted(await asyncio.gather(*(fetch(url) for _ in range(4)))) == [b"1", b"2", b"3", b"4"]
         assert server.connections == 1
     finally:
         await server.stop()
@@ -247,9 +241,7 @@ async def test_silence_past_the_read_timeout_is_a_timeout_but_a_slow_steady_stre
     try:
         with pytest.raises(UpstreamTimeout):
             await upstream_post(url, body=b"{}", headers={})
-        resp = await upstream_post(url, body=b"{}", headers={})
-        assert await resp.aread() == b"0123"
-        await resp.aclose()
+        assert await fetch(url) == b"0123"
         resp = await upstream_post(url, body=b"{}", headers={})
         with pytest.raises(UpstreamTimeout):
             await resp.aread()
@@ -356,9 +348,7 @@ async def test_tls_upstreams_are_verified_against_the_trusted_authorities(settin
         await clients.close_current()
         settings.UPSTREAM_CA_BUNDLE = ca_file
         for n in (1, 2):
-            resp = await upstream_post(url, body=b"{}", headers={})
-            assert await resp.aread() == b"secure %d" % n
-            await resp.aclose()
+            assert await fetch(url) == b"secure %d" % n
         assert server.connections == 1  # the refused handshake never reached it; then one, kept alive
     finally:
         await server.stop()
