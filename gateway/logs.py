@@ -8,9 +8,8 @@ is kept small. On PostgreSQL a batch is one ``COPY`` (``CopyInsert``,
 ``gateway.bulkcopy``): ~16 us of CPU per row against ~160 us for a prepared
 ``INSERT``. Elsewhere it is one prepared ``INSERT`` run with ``executemany``
 (``RowInsert``), values through each field's ``get_db_prep_save`` as
-``bulk_create`` does. Either way the stored rows are
-those ``bulk_create`` would store, and a ``request_id`` already written is
-skipped.
+``bulk_create`` does. Either way the stored rows are those ``bulk_create``
+would store, and a ``request_id`` already written is skipped.
 """
 
 from __future__ import annotations
