@@ -3,8 +3,8 @@
 Drives the fake upstream from one uvloop process with httpx (Junction's
 first client), httpx2 (pydantic's fork, whose pool assignment is linear;
 installed here as a dependency of the openai SDK), aiohttp (the second) and
-``gateway.http`` (Junction's own, now), each with one shared pooled client, exactly as a gateway would: N concurrent
-callers, non-streaming JSON and SSE streams read chunk by chunk. Reports
+``gateway.http`` (Junction's own, now), each with one shared pooled client,
+exactly as a gateway would: N concurrent callers, non-streaming JSON and SSE streams read chunk by chunk. Reports
 req/s and the process CPU time per request: the client's own cost, since the
 upstream runs in another process.
 
@@ -44,33 +44,32 @@ STREAM_BODY = msgspec.json.encode(
 HEADERS = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
 
 Call = Callable[[bytes, bool], Awaitable[int]]
+# A client under test: its call to the URL, and how to close it.
+Client = tuple[Call, Callable[[], Awaitable[Any]]]
 
 
-def httpx_like(module: Any) -> tuple[Any, Callable[[Any, str], Call]]:
+def httpx_like(module: Any, url: str) -> Client:
     client = module.AsyncClient(
         limits=module.Limits(max_connections=512, max_keepalive_connections=512, keepalive_expiry=60),
         timeout=60,
         trust_env=False,
     )
 
-    def make(client: Any, url: str) -> Call:
-        async def call(body: bytes, stream: bool) -> int:
-            req = client.build_request("POST", url, content=body, headers=HEADERS)
-            resp = await client.send(req, stream=True)
-            n = 0
-            try:
-                async for chunk in resp.aiter_bytes():
-                    n += len(chunk)
-            finally:
-                await resp.aclose()
-            return n
+    async def call(body: bytes, stream: bool) -> int:
+        req = client.build_request("POST", url, content=body, headers=HEADERS)
+        resp = await client.send(req, stream=True)
+        n = 0
+        try:
+            async for chunk in resp.aiter_bytes():
+                n += len(chunk)
+        finally:
+            await resp.aclose()
+        return n
 
-        return call
-
-    return client, make
+    return call, client.aclose
 
 
-def junction_client() -> tuple[Any, Callable[[Any, str], Call]]:
+def junction_client(url: str) -> Client:
     import os
 
     import django
@@ -79,46 +78,39 @@ def junction_client() -> tuple[Any, Callable[[Any, str], Call]]:
     django.setup()
     from gateway import http
 
-    def make(_: Any, url: str) -> Call:
-        async def call(body: bytes, stream: bool) -> int:
-            resp = await http.upstream_post(url, body=body, headers=HEADERS)
-            n = 0
-            try:
-                while chunk := await resp.read_any():
-                    n += len(chunk)
-            finally:
-                await resp.aclose()
-            return n
+    async def call(body: bytes, stream: bool) -> int:
+        resp = await http.upstream_post(url, body=body, headers=HEADERS)
+        n = 0
+        try:
+            while chunk := await resp.read_any():
+                n += len(chunk)
+        finally:
+            await resp.aclose()
+        return n
 
-        return call
-
-    return http.clients, make
+    return call, http.clients.close_current
 
 
-def aiohttp_client() -> tuple[Any, Callable[[Any, str], Call]]:
+def aiohttp_client(url: str) -> Client:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512), auto_decompress=False)
 
-    def make(session: Any, url: str) -> Call:
-        async def call(body: bytes, stream: bool) -> int:
-            async with session.post(url, data=body, headers=HEADERS) as resp:
-                n = 0
-                async for chunk in resp.content.iter_any():
-                    n += len(chunk)
-                return n
+    async def call(body: bytes, stream: bool) -> int:
+        async with session.post(url, data=body, headers=HEADERS) as resp:
+            n = 0
+            async for chunk in resp.content.iter_any():
+                n += len(chunk)
+            return n
 
-        return call
-
-    return session, make
+    return call, session.close
 
 
 async def measure(name: str, url: str, concurrency: int, stream: bool) -> str:
     if name == "aiohttp":
-        client, make = aiohttp_client()
+        call, close = aiohttp_client(url)
     elif name == "junction":
-        client, make = junction_client()
+        call, close = junction_client(url)
     else:
-        client, make = httpx_like(httpx if name == "httpx" else __import__("httpx2"))
-    call = make(client, url)
+        call, close = httpx_like(httpx if name == "httpx" else __import__("httpx2"), url)
     body = STREAM_BODY if stream else BODY
     done = 0
     stop = 0.0
@@ -136,12 +128,7 @@ async def measure(name: str, url: str, concurrency: int, stream: bool) -> str:
     stop = t0 + DURATION
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    if name == "aiohttp":
-        await client.close()
-    elif name == "junction":
-        await client.close_current()
-    else:
-        await client.aclose()
+    await close()
     kind = "stream" if stream else "json"
     return (
         f"{name:<8} {kind:<6} c={concurrency:<3} {done / wall:>8,.0f} req/s  "
