@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from console.views import landing
 from gateway import urls as gateway_urls
 
 
@@ -10,7 +11,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("healthz", healthz),
+    path("accounts/", include("allauth.urls")),
+    path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),
