@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -67,7 +67,7 @@ def api_key_create(
     workspace: Workspace,
     name: str = "",
     scope: str = KeyScope.INFERENCE,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; return it with its secret. The secret is never stored."""
