@@ -27,9 +27,9 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 
+from accounts.adapter import SESSION_WORKSPACE_KEY
 from accounts.models import Membership, Role, Workspace
 
-SESSION_WORKSPACE_KEY = "console_workspace_id"
 MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 M = TypeVar("M", bound=Model)
