@@ -11,6 +11,7 @@ from django.urls import path
 from accounts import key_views
 from accounts import views as account_views
 from console import views
+from gateway import console_views as gateway_console
 
 app_name = "console"
 
@@ -32,4 +33,6 @@ urlpatterns = [
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
+    path("logs/", gateway_console.logs, name="logs"),
+    path("logs/<str:request_id>/", gateway_console.log_detail, name="log-detail"),
 ]
