@@ -12,6 +12,7 @@ from accounts import key_views
 from accounts import views as account_views
 from console import views
 from gateway import console_views as gateway_console
+from routing_rules import views as routing_views
 
 app_name = "console"
 
@@ -35,4 +36,11 @@ urlpatterns = [
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
     path("logs/", gateway_console.logs, name="logs"),
     path("logs/<str:request_id>/", gateway_console.log_detail, name="log-detail"),
+    path("routing-rules/", routing_views.rule_list, name="routing-rules"),
+    path("routing-rules/new/", routing_views.rule_new, name="routing-rule-new"),
+    path("routing-rules/preview/", routing_views.rule_preview, name="routing-preview"),
+    path("routing-rules/<int:pk>/", routing_views.rule_edit, name="routing-rule-edit"),
+    path("routing-rules/<int:pk>/toggle/", routing_views.rule_toggle, name="routing-rule-toggle"),
+    path("routing-rules/<int:pk>/move/", routing_views.rule_move, name="routing-rule-move"),
+    path("routing-rules/<int:pk>/delete/", routing_views.rule_delete, name="routing-rule-delete"),
 ]
