@@ -11,6 +11,7 @@ from django.urls import path
 from accounts import key_views
 from accounts import views as account_views
 from console import views
+from firewall import views as firewall_views
 from gateway import console_views as gateway_console
 from routing_rules import views as routing_views
 
@@ -43,4 +44,9 @@ urlpatterns = [
     path("routing-rules/<int:pk>/toggle/", routing_views.rule_toggle, name="routing-rule-toggle"),
     path("routing-rules/<int:pk>/move/", routing_views.rule_move, name="routing-rule-move"),
     path("routing-rules/<int:pk>/delete/", routing_views.rule_delete, name="routing-rule-delete"),
+    path("firewall/", firewall_views.firewall_page, name="firewall"),
+    path("firewall/new/", firewall_views.policy_new, name="firewall-policy-new"),
+    path("firewall/test/", firewall_views.firewall_test, name="firewall-test"),
+    path("firewall/<int:pk>/", firewall_views.policy_edit, name="firewall-policy-edit"),
+    path("firewall/<int:pk>/delete/", firewall_views.policy_delete, name="firewall-policy-delete"),
 ]

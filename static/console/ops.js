@@ -9,7 +9,7 @@
 
   // Show only the inputs the chosen type takes (all stay in the form without JS).
   function bindType(row, map) {
-    var select = row.querySelector("select[name$='-type'], select[name='type']");
+    var select = row.querySelector("select[name$='-type'], select[name='type'], select[name$='-matcher']");
     if (!select) return;
     var kind = row.getAttribute("data-kind");
     var update = function () {
