@@ -11,6 +11,7 @@ from django.urls import path
 from accounts import key_views
 from accounts import views as account_views
 from console import views
+from routing_rules import provider_key_views
 
 app_name = "console"
 
@@ -31,5 +32,18 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
+    path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
+    path(
+        "provider-keys/<int:pk>/primary/",
+        provider_key_views.provider_key_primary,
+        name="provider-key-primary",
+    ),
+    path(
+        "provider-keys/<int:pk>/toggle/", provider_key_views.provider_key_toggle, name="provider-key-toggle"
+    ),
+    path(
+        "provider-keys/<int:pk>/delete/", provider_key_views.provider_key_remove, name="provider-key-delete"
+    ),
+    path("provider-keys/<int:pk>/test/", provider_key_views.provider_key_test, name="provider-key-test"),
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
 ]
