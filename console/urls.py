@@ -11,6 +11,7 @@ from django.urls import path
 from accounts import key_views
 from accounts import views as account_views
 from console import views
+from gateway.catalog import views as catalog_views
 from routing_rules import provider_key_views
 
 app_name = "console"
@@ -32,6 +33,7 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
+    path("models/", catalog_views.models_page, name="models"),
     path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
     path(
         "provider-keys/<int:pk>/primary/",
