@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -53,7 +53,7 @@ def _free_slug(base: str) -> str:
 
 
 @transaction.atomic
-def workspace_open(*, owner: AbstractBaseUser, name: str) -> Workspace:
+def workspace_open(*, owner: User, name: str) -> Workspace:
     """A new workspace owned by ``owner``, on the default plan with this
     month's grant (what sign-up does)."""
     name = name.strip()[:200] or "My workspace"
@@ -71,7 +71,7 @@ def api_key_create(
     workspace: Workspace,
     name: str = "",
     scope: str = KeyScope.INFERENCE,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; return it with its secret. The secret is never stored."""
@@ -161,7 +161,7 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser) -> Membership:
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the workspace. The signed-in person's address must be the invited one."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:

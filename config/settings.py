@@ -215,6 +215,9 @@ LOGGING = {
 # Largest request body accepted on /v1 (bytes); larger -> 413.
 JUNCTION_MAX_BODY_BYTES = env_int("JUNCTION_MAX_BODY_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = JUNCTION_MAX_BODY_BYTES
+# Seconds a /v1 client may pause while sending its request body; longer -> 408
+# and the connection is closed (a half-sent body is not held open forever).
+JUNCTION_BODY_TIMEOUT = env_float("JUNCTION_BODY_TIMEOUT", 30.0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Upstream HTTP client.

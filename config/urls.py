@@ -19,6 +19,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),
+    # One API, three mounts: /v1 (OpenAI's base URL), /v1/openai (another
+    # gateway's documented base URL) and /api/v1.
+    path("v1/openai/", include(gateway_urls)),
     path("v1/", include(gateway_urls)),
     path("api/v1/", include(gateway_urls)),
 ]

@@ -18,4 +18,6 @@ class ProviderKeyForm(forms.Form):
 
     def __init__(self, *args, providers: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = providers
+        provider = self.fields["provider"]
+        assert isinstance(provider, forms.ChoiceField)
+        provider.choices = providers

@@ -94,10 +94,10 @@ async def provider_key_probe(*, catalog: Catalog, provider: str, api_key: str) -
         return ProbeResult(False, f"Could not reach {deployment.provider.name}: {exc}.", model)
     latency_ms = int((time.perf_counter() - started) * 1000)
     if response.status_code >= 400:
-        err = adapter.map_error(
+        refused = adapter.map_error(
             status=response.status_code, body=body, headers=dict(response.headers), provider=provider
         )
-        return ProbeResult(False, err.message, model, response.status_code, latency_ms)
+        return ProbeResult(False, refused.message, model, response.status_code, latency_ms)
     return ProbeResult(
         True, f"{deployment.provider.name} accepted the key.", model, response.status_code, latency_ms
     )

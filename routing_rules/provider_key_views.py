@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from console.permissions import get_in_workspace_or_404, manager_required
+from console.permissions import console_of, get_in_workspace_or_404, is_htmx, manager_required, user_of
 from gateway.catalog.snapshot import load_catalog
 from gateway.models import Provider
 from routing_rules import crypto
@@ -31,7 +31,7 @@ def _providers() -> list[tuple[str, str]]:
 
 
 def _page(request: HttpRequest, form: ProviderKeyForm, providers: list[tuple[str, str]]) -> HttpResponse:
-    workspace = request.console.workspace  # type: ignore[attr-defined]
+    workspace = console_of(request).workspace
     names = dict(providers)
     keys = list(provider_key_list(workspace_id=workspace.pk))
     groups = [(names.get(slug, slug), list(rows)) for slug, rows in groupby(keys, key=lambda k: k.provider)]
@@ -45,11 +45,11 @@ def provider_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             key = provider_key_create(
-                workspace=request.console.workspace,  # type: ignore[attr-defined]
+                workspace=console_of(request).workspace,
                 provider=form.cleaned_data["provider"],
                 api_key=form.cleaned_data["api_key"],
                 label=form.cleaned_data["label"],
-                created_by=request.user,
+                created_by=user_of(request),
             )
         except RoutingRulesError as exc:
             form.add_error("api_key", str(exc))
@@ -62,8 +62,8 @@ def provider_keys(request: HttpRequest) -> HttpResponse:
 
 def _key(request: HttpRequest, pk: int):
     return get_in_workspace_or_404(
-        provider_key_list(workspace_id=request.console.workspace.pk), request, pk=pk
-    )  # type: ignore[attr-defined]
+        provider_key_list(workspace_id=console_of(request).workspace.pk), request, pk=pk
+    )
 
 
 @manager_required
@@ -99,7 +99,7 @@ def provider_key_test(request: HttpRequest, pk: int) -> HttpResponse:
     result = async_to_sync(provider_key_probe)(
         catalog=load_catalog(), provider=key.provider, api_key=crypto.decrypt(key.ciphertext)
     )
-    if request.htmx:  # type: ignore[attr-defined]
+    if is_htmx(request):
         return render(request, "console/_provider_key_test.html", {"result": result, "key": key})
     (messages.success if result.ok else messages.error)(request, f"{key.hint}: {result.message}")
     return redirect("console:provider-keys")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from console.permissions import member_required
+from console.permissions import console_of, is_htmx, member_required
 from gateway.catalog.selectors import catalog_capabilities, catalog_providers, catalog_search
 
 
@@ -15,7 +15,7 @@ def models_page(request: HttpRequest) -> HttpResponse:
     provider = request.GET.get("provider", "")
     capability = request.GET.get("capability", "")
     entries = catalog_search(
-        workspace_id=request.console.workspace.pk,  # type: ignore[attr-defined]
+        workspace_id=console_of(request).workspace.pk,
         query=query,
         provider=provider,
         capability=capability,
@@ -28,5 +28,5 @@ def models_page(request: HttpRequest) -> HttpResponse:
         "providers": catalog_providers(),
         "capabilities": catalog_capabilities(),
     }
-    template = "console/_models_table.html" if request.htmx else "console/models.html"  # type: ignore[attr-defined]
+    template = "console/_models_table.html" if is_htmx(request) else "console/models.html"
     return render(request, template, context)
