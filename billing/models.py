@@ -47,7 +47,9 @@ class CreditAccount(models.Model):
     """A workspace's money. ``balance_units`` is a cached column that always
     equals the sum of the workspace's ledger; ``reserved_units`` is the credit
     server processes have leased for calls in flight (``CreditLease``, ``billing.book``).
-    Available = balance - reserved, never below zero."""
+    Available = balance - reserved: never below zero, except after a Stripe
+    refund or dispute took back credit that was already spent or leased (then
+    every call that needs credit is refused until a top-up covers the gap)."""
 
     workspace = models.OneToOneField(
         "accounts.Workspace", primary_key=True, on_delete=models.CASCADE, related_name="credit_account"
@@ -64,10 +66,6 @@ class CreditAccount(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(reserved_units__gte=0), name="reserved_not_negative"),
-            models.CheckConstraint(
-                condition=models.Q(balance_units__gte=models.F("reserved_units")),
-                name="available_not_negative",
-            ),
             models.CheckConstraint(condition=models.Q(markup__gte=0), name="markup_not_negative"),
         ]
 
@@ -85,6 +83,10 @@ class EntryKind(models.TextChoices):
     CHARGE = "charge", "Charge"
     REFUND = "refund", "Refund"
     ADJUSTMENT = "adjustment", "Adjustment"
+    # A Stripe refund or dispute taking a top-up back (negative), or a won
+    # dispute giving it back (positive). The only entry that may take the
+    # balance below zero.
+    REVERSAL = "reversal", "Stripe reversal"
 
 
 class AppendOnlyError(Exception):
@@ -205,6 +207,26 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.type})"
+
+
+class StripePayment(models.Model):
+    """A paid top-up, by its PaymentIntent: what refunds and disputes of that
+    payment may take back (never more than was credited, in total)."""
+
+    payment_intent = models.CharField(max_length=100, unique=True)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.PROTECT, related_name="+")
+    checkout_session = models.CharField(max_length=100, blank=True)
+    credited_units = models.BigIntegerField()
+    refunded_units = models.BigIntegerField(default=0)
+    disputed_units = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.payment_intent} ({self.workspace_id})"
+
+    @property
+    def remaining_units(self) -> int:
+        return self.credited_units - self.refunded_units - self.disputed_units
 
 
 class IdempotencyStatus(models.TextChoices):

@@ -27,7 +27,7 @@ class DeploymentStats:
 # The weighted sum is then multiplied by reliability (1 - error rate), so a
 # failing deployment sinks in every mode.
 MODE_WEIGHTS: dict[str, tuple[float, float, float]] = {
-    "fast": (0.85, 0.10, 0.05),
+    "latency": (0.85, 0.10, 0.05),
     "cost": (0.10, 0.80, 0.10),
     "quality": (0.10, 0.10, 0.80),
     "balance": (0.35, 0.35, 0.30),
