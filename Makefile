@@ -22,6 +22,7 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_catalog
+	$(PY) manage.py collectstatic --noinput -v 0
 
 run: migrate
 	$(PY) manage.py bootstrap_demo

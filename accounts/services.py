@@ -12,6 +12,8 @@ from django.utils.text import slugify
 
 from accounts.keys import generate_secret, hash_secret
 from accounts.models import ApiKey, KeyScope, Membership, Role, Workspace
+from billing.selectors import default_plan
+from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
 
 
 class AccountsError(Exception):
@@ -34,6 +36,29 @@ def workspace_create(*, slug: str, owner_email: str, name: str = "") -> Workspac
         user.set_unusable_password()
         user.save(update_fields=["password"])
     Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    return workspace
+
+
+def _free_slug(base: str) -> str:
+    base = slugify(base)[:48].strip("-") or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_open(*, owner: AbstractBaseUser, name: str) -> Workspace:
+    """A new workspace owned by ``owner``, on the default plan with this
+    month's grant (what sign-up does)."""
+    name = name.strip()[:200] or "My workspace"
+    workspace = Workspace.objects.create(slug=_free_slug(name), name=name)
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    plan = default_plan()
+    if plan is not None:
+        plan_assign(workspace_id=workspace.pk, plan_slug=plan.slug)
+        plan_grant_for_period(workspace_id=workspace.pk, plan=plan, period=grant_period(timezone.now()))
     return workspace
 
 
