@@ -49,7 +49,7 @@ def _free_slug(base: str) -> str:
 
 
 @transaction.atomic
-def workspace_open(*, owner: AbstractBaseUser, name: str) -> Workspace:
+def workspace_open(*, owner: User, name: str) -> Workspace:
     """A new workspace owned by ``owner``, on the default plan with this
     month's grant (what sign-up does)."""
     name = name.strip()[:200] or "My workspace"
