@@ -50,7 +50,8 @@ class RoutingRuleInput(serializers.Serializer):
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
     enabled = serializers.BooleanField(required=False, default=True)
     match = serializers.ChoiceField(choices=MatchMode.values, required=False, default=MatchMode.ALL)
-    conditions = serializers.JSONField(required=False, default=list)
+    # The stub allows only a mapping as a JSONField default; a list is valid JSON.
+    conditions = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]
     action = serializers.JSONField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -292,7 +293,8 @@ class ProviderKeyListView(APIView):
     class ProviderKeyCreateInput(serializers.Serializer):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")  # type: ignore[assignment]
         position = serializers.IntegerField(
             min_value=0, max_value=100, required=False, allow_null=True, default=None
         )
@@ -327,7 +329,8 @@ class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
     class ProviderKeyUpdateInput(serializers.Serializer):
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)
         enabled = serializers.BooleanField(required=False)
 
