@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.keys import generate_secret, hash_secret
 from accounts.models import ApiKey, KeyScope, Membership, Role, Workspace
+from billing.selectors import default_plan
+from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
 
 
 class AccountsError(Exception):
@@ -37,12 +39,35 @@ def workspace_create(*, slug: str, owner_email: str, name: str = "") -> Workspac
     return workspace
 
 
+def _free_slug(base: str) -> str:
+    base = slugify(base)[:48].strip("-") or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_open(*, owner: User, name: str) -> Workspace:
+    """A new workspace owned by ``owner``, on the default plan with this
+    month's grant (what sign-up does)."""
+    name = name.strip()[:200] or "My workspace"
+    workspace = Workspace.objects.create(slug=_free_slug(name), name=name)
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    plan = default_plan()
+    if plan is not None:
+        plan_assign(workspace_id=workspace.pk, plan_slug=plan.slug)
+        plan_grant_for_period(workspace_id=workspace.pk, plan=plan, period=grant_period(timezone.now()))
+    return workspace
+
+
 def api_key_create(
     *,
     workspace: Workspace,
     name: str = "",
     scope: str = KeyScope.INFERENCE,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; return it with its secret. The secret is never stored."""

@@ -3,7 +3,7 @@ conditional UPDATE of the cached balance, in one transaction."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -28,7 +28,7 @@ def _post(
     idempotency_key: str | None = None,
     request_id: str = "",
     stripe_object_id: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     reason: str = "",
 ) -> LedgerEntry | None:
     """Book one entry and move the balance by its amount. Returns None when an
@@ -70,7 +70,7 @@ def credits_grant(
     units: int,
     reason: str,
     idempotency_key: str | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> LedgerEntry | None:
     """Free credits: a plan's monthly grant, a welcome grant, an operator's gift."""
     if units <= 0:
@@ -104,7 +104,7 @@ def credits_topup(
 
 @transaction.atomic
 def credits_refund(
-    *, workspace_id: int, request_id: str, units: int, reason: str, created_by: AbstractBaseUser | None = None
+    *, workspace_id: int, request_id: str, units: int, reason: str, created_by: User | None = None
 ) -> LedgerEntry | None:
     """Give back (part of) what one request was charged; at most once per request."""
     charge = LedgerEntry.objects.filter(
@@ -129,9 +129,7 @@ def credits_refund(
 
 
 @transaction.atomic
-def credits_adjust(
-    *, workspace_id: int, units: int, reason: str, created_by: AbstractBaseUser | None
-) -> LedgerEntry:
+def credits_adjust(*, workspace_id: int, units: int, reason: str, created_by: User | None) -> LedgerEntry:
     """An operator's correction, either sign. Who and why are required."""
     if units == 0:
         raise BillingError(BillingErrorCode.INVALID_AMOUNT, "An adjustment must not be zero.")
