@@ -19,8 +19,8 @@ from gateway import relay
 from gateway.auth import Principal
 from gateway.canonical import Event, Finish, FinishReason, StreamError, TextDelta, Usage, UsageEvent
 from gateway.context import CallContext
-from gateway.dialects.base import Translator
 from gateway.dialects import chat
+from gateway.dialects.base import Translator
 from gateway.logs import request_logs
 from gateway.providers.base import UpstreamRequest
 
