@@ -48,7 +48,9 @@ class ApiKeyCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not may_create_admin:
             # Members manage their own inference keys only.
-            self.fields["scope"].choices = [(KeyScope.INFERENCE, KeyScope.INFERENCE.label)]
+            scope = self.fields["scope"]
+            assert isinstance(scope, forms.ChoiceField)
+            scope.choices = [(KeyScope.INFERENCE, KeyScope.INFERENCE.label)]
 
     def clean_expires_on(self) -> date | None:
         day = self.cleaned_data.get("expires_on")

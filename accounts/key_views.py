@@ -14,11 +14,11 @@ from accounts.forms import ApiKeyCreateForm
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
 from billing.services.limits import key_limits_set
-from console.permissions import get_in_workspace_or_404, member_required
+from console.permissions import console_of, get_in_workspace_or_404, member_required, user_of
 
 
 def _visible_keys(request: HttpRequest):
-    console = request.console  # type: ignore[attr-defined]
+    console = console_of(request)
     return api_key_list(
         workspace_id=console.workspace.pk, created_by_id=None if console.is_manager else request.user.pk
     )
@@ -32,7 +32,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def api_key_new(request: HttpRequest) -> HttpResponse:
-    console = request.console  # type: ignore[attr-defined]
+    console = console_of(request)
     form = ApiKeyCreateForm(request.POST or None, may_create_admin=console.is_manager)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -41,7 +41,7 @@ def api_key_new(request: HttpRequest) -> HttpResponse:
                 workspace=console.workspace,
                 name=data["name"],
                 scope=data["scope"],
-                created_by=request.user,
+                created_by=user_of(request),
                 expires_at=form.expires_at,
             )
             if form.has_limits:

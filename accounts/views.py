@@ -25,7 +25,7 @@ from accounts.services import (
     membership_remove,
     workspace_rename,
 )
-from console.permissions import choose_workspace, get_in_workspace_or_404, manager_required
+from console.permissions import choose_workspace, console_of, get_in_workspace_or_404, manager_required
 
 
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
@@ -59,7 +59,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _members_page(request: HttpRequest, invite_form: InvitationForm) -> HttpResponse:
-    workspace = request.console.workspace  # type: ignore[attr-defined]
+    workspace = console_of(request).workspace
     context = {
         "members": list(workspace_members(workspace_id=workspace.pk)),
         "invitations": list(pending_invitations(workspace_id=workspace.pk)),
@@ -77,7 +77,7 @@ def members(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_POST
 def member_invite(request: HttpRequest) -> HttpResponse:
-    console = request.console  # type: ignore[attr-defined]
+    console = console_of(request)
     form = InvitationForm(request.POST)
     if not form.is_valid():
         return _members_page(request, form)
@@ -118,7 +118,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
         membership_change_role(
             membership=membership,
             role=form.cleaned_data["role"],
-            actor=request.console.membership,  # type: ignore[attr-defined]
+            actor=console_of(request).membership,
         )
     except AccountsError as exc:
         messages.error(request, str(exc))
@@ -132,7 +132,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_in_workspace_or_404(Membership.objects.select_related("user"), request, pk=pk)
     try:
-        membership_remove(membership=membership, actor=request.console.membership)  # type: ignore[attr-defined]
+        membership_remove(membership=membership, actor=console_of(request).membership)
     except AccountsError as exc:
         messages.error(request, str(exc))
         return redirect("console:members")
@@ -144,7 +144,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @manager_required
 def workspace_settings(request: HttpRequest) -> HttpResponse:
-    workspace = request.console.workspace  # type: ignore[attr-defined]
+    workspace = console_of(request).workspace
     form = WorkspaceForm(request.POST or None, initial={"name": workspace.name})
     if request.method == "POST" and form.is_valid():
         try:

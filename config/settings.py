@@ -114,7 +114,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "junction.sqlite3",
+            "NAME": str(DATA_DIR / "junction.sqlite3"),
             # WAL: readers never block the writer, and a commit needs no fsync
             # (synchronous=NORMAL; durable at checkpoints). Laptop-grade.
             "OPTIONS": {

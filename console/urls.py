@@ -13,6 +13,8 @@ from accounts import views as account_views
 from console import views
 from firewall import views as firewall_views
 from gateway import console_views as gateway_console
+from gateway.catalog import views as catalog_views
+from routing_rules import provider_key_views
 from routing_rules import views as routing_views
 
 app_name = "console"
@@ -34,6 +36,20 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
+    path("models/", catalog_views.models_page, name="models"),
+    path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
+    path(
+        "provider-keys/<int:pk>/primary/",
+        provider_key_views.provider_key_primary,
+        name="provider-key-primary",
+    ),
+    path(
+        "provider-keys/<int:pk>/toggle/", provider_key_views.provider_key_toggle, name="provider-key-toggle"
+    ),
+    path(
+        "provider-keys/<int:pk>/delete/", provider_key_views.provider_key_remove, name="provider-key-delete"
+    ),
+    path("provider-keys/<int:pk>/test/", provider_key_views.provider_key_test, name="provider-key-test"),
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
     path("logs/", gateway_console.logs, name="logs"),
     path("logs/<str:request_id>/", gateway_console.log_detail, name="log-detail"),

@@ -44,6 +44,10 @@ class CatalogModel(models.Model):
     output_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     image_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     web_search_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # 0 means "as input" (writes) and "as output" (reasoning): see billing.money.PriceSheet.
+    cache_write_5m_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    cache_write_1h_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    reasoning_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     aliases = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
 

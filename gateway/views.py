@@ -65,8 +65,13 @@ def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:
             "currency": "USD",
             "unit": "per 1M tokens; image and web_search per call",
             "input": str(p.input),
+            # a cache hit: OpenAI's and Gemini's cached input, Anthropic's cache read
             "cached_input": str(p.cached_input),
+            # what is charged: a write price the catalog leaves at 0 is the input price
+            "cache_write_5m": str(p.cache_write_5m or p.input),
+            "cache_write_1h": str(p.cache_write_1h or p.input),
             "output": str(p.output),
+            "reasoning": str(p.reasoning or p.output),
             "image": str(p.image),
             "web_search": str(p.web_search),
         },

@@ -235,7 +235,8 @@ class ProviderKeyListView(APIView):
     class ProviderKeyCreateInput(serializers.Serializer):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")  # type: ignore[assignment]
         position = serializers.IntegerField(
             min_value=0, max_value=100, required=False, allow_null=True, default=None
         )
@@ -270,7 +271,8 @@ class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
     class ProviderKeyUpdateInput(serializers.Serializer):
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)
         enabled = serializers.BooleanField(required=False)
 

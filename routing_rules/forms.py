@@ -1,4 +1,4 @@
-"""The console's routing-rule editor: one small form per condition and one for
+"""Console forms for routing_rules: provider keys (``ProviderKeyForm``), and the routing-rule editor: one small form per condition and one for
 the action, turned into the rule JSON of docs/routing.md. Which fields a type
 takes comes from ``routing_rules.schema`` (the OpenAPI shapes); the router's
 compiler stays the one validator (``services.routing_rule_validate``)."""
@@ -225,3 +225,21 @@ class PreviewForm(forms.Form):
         if d["stream"]:
             body["stream"] = True
         return body
+
+
+class ProviderKeyForm(forms.Form):
+    provider = forms.ChoiceField()
+    label = forms.CharField(max_length=200, required=False, help_text="Optional, e.g. “org billing”.")
+    api_key = forms.CharField(
+        label="API key",
+        max_length=4096,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Stored encrypted; afterwards only its first and last characters are shown.",
+    )
+
+    def __init__(self, *args, providers: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        provider = self.fields["provider"]
+        assert isinstance(provider, forms.ChoiceField)
+        provider.choices = providers
