@@ -11,6 +11,11 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by an operator (Django admin, accounts.services.workspace_suspend):
+    # every key of the workspace is refused; its members still sign in and see why.
+    suspended = models.BooleanField(default=False)
+    suspended_reason = models.CharField(max_length=500, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.slug

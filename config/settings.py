@@ -114,7 +114,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "junction.sqlite3",
+            "NAME": str(DATA_DIR / "junction.sqlite3"),
             # WAL: readers never block the writer, and a commit needs no fsync
             # (synchronous=NORMAL; durable at checkpoints). Laptop-grade.
             "OPTIONS": {
@@ -200,7 +200,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Junction management API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Junction management API",
+    "VERSION": "1",
+    "DESCRIPTION": "Workspace management: keys, routing rules, firewall, request logs, usage, billing.",
+    "PREPROCESSING_HOOKS": ["config.api_docs.drop_unslashed_twins"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "KeyScopeEnum": "accounts.models.KeyScope",
+        "FirewallScopeEnum": "firewall.api._SCOPES",
+    },
+}
 
 LOGGING = {
     "version": 1,

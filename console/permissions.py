@@ -78,6 +78,8 @@ def user_of(request: HttpRequest) -> User:
 def resolve_console(request: HttpRequest) -> ConsoleContext | None:
     """The person's memberships (one query) and the current one, or None when
     they belong to no active workspace."""
+    if not request.user.is_authenticated:
+        return None
     memberships = tuple(
         Membership.objects.select_related("workspace")
         .filter(user=user_of(request), workspace__is_active=True)
@@ -92,6 +94,8 @@ def resolve_console(request: HttpRequest) -> ConsoleContext | None:
 
 def choose_workspace(request: HttpRequest, *, workspace_id: int) -> bool:
     """Make ``workspace_id`` the current workspace if the person belongs to it."""
+    if not request.user.is_authenticated:
+        return False
     ok = Membership.objects.filter(
         user=user_of(request), workspace_id=workspace_id, workspace__is_active=True
     ).exists()
