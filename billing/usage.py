@@ -1,5 +1,6 @@
-"""Usage readers for the console's overview: daily series and period totals,
-from the usage rollups (never from request log rows)."""
+"""Usage readers for the console's overview: daily series per model or key
+and period totals, from the usage rollups (never from request log rows).
+One-dimensional summaries are ``billing.selectors.usage_summary``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Sum
+from django.db.models import Sum
 
 from accounts.models import ApiKey
 from billing.models import Granularity, UsageRollup
+from billing.selectors import usage_summary
 
 OTHER = "other"
 
@@ -55,23 +57,18 @@ def _daily_rows(workspace_id: int, since: date, until: date):
 
 
 def usage_totals(*, workspace_id: int, since: date, until: date) -> UsageTotals:
-    """Sums over the days ``[since, until)``. The latencies are the daily
-    rows' percentiles weighted by their requests: an approximation (exact
-    percentiles need the raw rows), good enough to watch a trend."""
-    row = _daily_rows(workspace_id, since, until).aggregate(
-        total_requests=Sum("requests"),
-        total_errors=Sum("errors"),
-        charged=Sum("charged_units"),
-        p50=Sum(F("latency_p50_ms") * F("requests")),
-        p95=Sum(F("latency_p95_ms") * F("requests")),
+    """Sums over the days ``[since, until)``: ``usage_summary``'s days folded
+    into one (the same request-weighted latency percentiles)."""
+    days = usage_summary(
+        workspace_id=workspace_id, group_by="day", since=_day_start(since), until=_day_start(until)
     )
-    requests = int(row["total_requests"] or 0)
+    requests = sum(d.requests for d in days)
     return UsageTotals(
         requests=requests,
-        errors=int(row["total_errors"] or 0),
-        charged_units=int(row["charged"] or 0),
-        latency_p50_ms=int((row["p50"] or 0) / requests) if requests else 0,
-        latency_p95_ms=int((row["p95"] or 0) / requests) if requests else 0,
+        errors=sum(d.errors for d in days),
+        charged_units=sum(d.charged_units for d in days),
+        latency_p50_ms=sum(d.latency_p50_ms * d.requests for d in days) // requests if requests else 0,
+        latency_p95_ms=sum(d.latency_p95_ms * d.requests for d in days) // requests if requests else 0,
     )
 
 
