@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.models import ApiKey
 from console.permissions import member_required
@@ -17,10 +18,11 @@ from gateway.selectors import CursorError
 def logs(request: HttpRequest) -> HttpResponse:
     workspace = request.console.workspace  # type: ignore[attr-defined]
     keys = list(
-        ApiKey.objects.filter(workspace=workspace).order_by("-created_at").values_list("prefix", "name")
+        ApiKey.objects.filter(workspace=workspace).order_by("-created_at").values_list("pk", "prefix", "name")
     )
     form = LogFilterForm(
-        request.GET or None, key_prefixes=[(prefix, f"{name or prefix} ({prefix}…)") for prefix, name in keys]
+        request.GET or None,
+        key_prefixes=[(prefix, f"{name or prefix} ({prefix}…)") for _, prefix, name in keys],
     )
     page = None
     cursor = request.GET.get("cursor") or None
@@ -33,17 +35,9 @@ def logs(request: HttpRequest) -> HttpResponse:
         except CursorError:
             page = selectors.request_log_page(workspace_id=workspace.pk, filters=filters)
             cursor = None
-    names = dict(keys)
-    key_ids = {r.api_key_id for r in page.rows if r.api_key_id} if page else set()
-    prefixes = selectors.api_key_prefixes(workspace_id=workspace.pk, key_ids=key_ids)
-    rows = (
-        [
-            (row, prefixes.get(row.api_key_id), names.get(prefixes.get(row.api_key_id, "")))
-            for row in page.rows
-        ]
-        if page
-        else []
-    )
+    # The workspace's keys are all loaded for the filter: they name the rows too.
+    key_of = {pk: (prefix, name) for pk, prefix, name in keys}
+    rows = [(row, *key_of.get(row.api_key_id, (None, None))) for row in page.rows] if page else []
     query = request.GET.copy()
     query.pop("cursor", None)
     return render(
@@ -57,6 +51,7 @@ def logs(request: HttpRequest) -> HttpResponse:
             "filtered": bool(filters is not None and not filters.is_empty()),
             "filter_query": query.urlencode(),
             "status_choices": STATUS_CHOICES[1:],
+            "detail_base": reverse("console:logs"),  # + request_id + "/" per row: no reverse() per row
         },
     )
 
