@@ -302,8 +302,10 @@ RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
-STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/success")
-STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
+# Where Stripe sends the payer back for Checkout links made by the management API
+# (the console sends people back to its own billing page).
+STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/console/billing/?checkout=success")
+STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/console/billing/?checkout=canceled")
 # Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
 CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}
 
