@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES
@@ -22,6 +23,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: live-server threads and helper processes share it.
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"junction-test-{os.getpid()}.sqlite3")
+    }
+
+# Blobs and upload spools of this test process only.
+FILES_ROOT = Path(tempfile.mkdtemp(prefix="junction-test-files-"))
+FILES_TMP_DIR = FILES_ROOT / "tmp"
+if not S3_BUCKET:  # noqa: F405
+    STORAGES["files"] = {  # noqa: F405
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": FILES_ROOT / "blobs"},
     }
 
 ROUTING_RETRY_BACKOFF = 0.0

@@ -29,6 +29,7 @@ from django.dispatch import Signal
 from django.http import HttpResponseBase
 from django.urls import URLResolver, get_resolver, set_script_prefix
 
+from files.multipart import RECEIVE_KEY, scope_is_multipart
 from gateway import dbuse
 from gateway.context import CallContext
 from gateway.dialects import chat, messages
@@ -165,10 +166,16 @@ class ApiASGIHandler(ASGIHandler):
                     declared = 0
                 if declared > limit:
                     return await self._too_large(scope, send, limit)
-        try:
-            body = await self._read_body(receive, limit)
-        except BodyTooLarge:
-            return await self._too_large(scope, send, limit)
+        if scope_is_multipart(scope):
+            # Uploads are not read into memory: the view streams them from
+            # ``receive`` (files.multipart.receive_form).
+            scope[RECEIVE_KEY] = receive
+            body: bytes | None = b""
+        else:
+            try:
+                body = await self._read_body(receive, limit)
+            except BodyTooLarge:
+                return await self._too_large(scope, send, limit)
         if body is None:
             return  # the client left before its request was complete
         used_db, token = dbuse.track()
@@ -211,17 +218,19 @@ class ApiASGIHandler(ASGIHandler):
             await self.send_response(error_response, send)
             await self._close(error_response, used_db)
             return
-        watcher = DisconnectWatcher(receive)
+        # A view that reads the body itself (RECEIVE_KEY) also sees the disconnect.
+        watcher = None if RECEIVE_KEY in scope else DisconnectWatcher(receive)
         response = None
         try:
             response = await self.run_get_response(request)
             await self.send_response(response, send)
         except asyncio.CancelledError:
-            if not watcher.fired:
+            if watcher is None or not watcher.fired:
                 raise
             # The client left: the view (or the relay) has logged the call.
         finally:
-            watcher.stop()
+            if watcher is not None:
+                watcher.stop()
         if response is None:
             await self._signal(signals.request_finished, used_db)
         else:
