@@ -314,6 +314,8 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
 S3_BUCKET = env("S3_BUCKET")
 if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig  # only when S3 is configured: boto3 is slow to import
+
     FILES_STORAGE: dict[str, object] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -328,7 +330,7 @@ if S3_BUCKET:
             "file_overwrite": False,
             # Upload parts one at a time: 10 concurrent uploads must not hold
             # 10 x 10 parts of 8 MB in memory.
-            "use_threads": False,
+            "transfer_config": TransferConfig(use_threads=False),
         },
     }
 else:

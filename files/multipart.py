@@ -122,6 +122,7 @@ class _Builder:
         self._file: Any = None
         self._received: ReceivedFile | None = None
         self._hash: Any = None
+        self.ended = False  # the closing boundary was seen
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {
@@ -132,7 +133,11 @@ class _Builder:
             "on_headers_finished": self.headers_finished,
             "on_part_data": self.part_data,
             "on_part_end": self.part_end,
+            "on_end": self.end,
         }
+
+    def end(self) -> None:
+        self.ended = True
 
     def part_begin(self) -> None:
         self.parts += 1
@@ -251,7 +256,7 @@ async def receive_form(
             if not message.get("more_body", False):
                 break
         parser.finalize()
-        if builder._received is not None or builder.parts == 0:
+        if not builder.ended or builder.parts == 0:
             raise FormError("The multipart body ended early.")
     except BaseException as exc:
         builder.abort()
