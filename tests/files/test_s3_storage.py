@@ -21,10 +21,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
-from boto3.s3.transfer import TransferConfig
 import httpx
 import openai
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from files.models import File
