@@ -11,6 +11,7 @@ uploads (issue 15's edits) use the same function.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -236,31 +237,36 @@ async def receive_form(
     file_fields: frozenset[str],
     max_file_bytes: int,
     tmp_dir: str,
+    idle_seconds: float = 30.0,
 ) -> Form:
     """Read a multipart body from ``receive``; file parts go to ``tmp_dir``.
 
     Raises ``FormError`` (malformed), ``FileTooLarge`` (a file part passed
-    ``max_file_bytes``; the rest of the body is not read) or ``ClientLeft``.
+    ``max_file_bytes``; the rest of the body is not read), ``ClientLeft``, or
+    ``TimeoutError`` when nothing arrived for ``idle_seconds``.
     Whatever was written is removed when it raises; on success the caller
     owns the temporary files (``Form.discard``)."""
     builder = _Builder(file_fields=file_fields, max_file_bytes=max_file_bytes, tmp_dir=tmp_dir)
     parser = MultipartParser(boundary_of(content_type), builder.callbacks())  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
     try:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientLeft
-            chunk = message.get("body", b"")
-            if chunk:
-                parser.write(chunk)
-            if not message.get("more_body", False):
-                break
+        async with asyncio.timeout(idle_seconds) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientLeft
+                chunk = message.get("body", b"")
+                if chunk:
+                    parser.write(chunk)
+                if not message.get("more_body", False):
+                    break
+                deadline.reschedule(loop.time() + idle_seconds)
         parser.finalize()
         if not builder.ended or builder.parts == 0:
             raise FormError("The multipart body ended early.")
     except BaseException as exc:
         builder.abort()
-        if isinstance(exc, (FormError, FileTooLarge, ClientLeft)):
+        if isinstance(exc, (FormError, FileTooLarge, ClientLeft, TimeoutError)):
             raise
         if isinstance(exc, Exception):
             raise FormError(f"The multipart body could not be parsed: {exc}.") from None

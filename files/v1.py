@@ -112,7 +112,15 @@ async def _create(request: HttpRequest, ctx: CallContext, principal: Principal) 
             file_fields=frozenset({"file"}),
             max_file_bytes=limit,
             tmp_dir=services.tmp_dir(),
+            idle_seconds=settings.JUNCTION_BODY_TIMEOUT,
         )
+    except TimeoutError:
+        raise GatewayError(
+            ErrorType.TIMEOUT,
+            f"The upload stalled: nothing was received for {settings.JUNCTION_BODY_TIMEOUT:g}s.",
+            status=408,
+            code="request_timeout",
+        ) from None
     except FileTooLarge:
         raise too_large(limit) from None
     except FormError as err:
