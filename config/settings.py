@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -180,7 +181,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # (no collectstatic; what tests do).
 STATIC_FROM_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
 WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -356,7 +357,7 @@ S3_BUCKET = env("S3_BUCKET")
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig  # only when S3 is configured: boto3 is slow to import
 
-    FILES_STORAGE: dict[str, object] = {
+    FILES_STORAGE: dict[str, Any] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,

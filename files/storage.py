@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator
 from urllib.parse import quote
 
 from django.core.files import File as DjangoFile
@@ -57,7 +57,7 @@ def blob_save(*, key: str, path: str, content_type: str) -> str:
     return stored
 
 
-def blob_chunks(key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def blob_chunks(key: str, chunk_bytes: int = CHUNK_BYTES) -> Generator[bytes, None, None]:
     """The blob's bytes in order, ``chunk_bytes`` at a time (S3: one streamed
     GET; django-storages' S3File would first copy the object to a buffer)."""
     storage = blob_storage()

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -78,10 +78,10 @@ def json_response(ctx: CallContext, body: object, status: int = 200) -> HttpResp
     return response
 
 
-Handler = Callable[[HttpRequest, CallContext, Principal], Awaitable[HttpResponse]]
+Handler = Callable[[HttpRequest, CallContext, Principal], Awaitable[HttpResponseBase]]
 
 
-async def run(request: HttpRequest, endpoint: str, handler: Handler) -> HttpResponse:
+async def run(request: HttpRequest, endpoint: str, handler: Handler) -> HttpResponseBase:
     """Authenticate, run ``handler``, map every error to OpenAI's shape."""
     ctx = pipeline.new_context(request, endpoint=endpoint, dialect=chat)
     try:
@@ -202,7 +202,7 @@ async def _list(request: HttpRequest, ctx: CallContext, principal: Principal) ->
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-async def files_root(request: HttpRequest) -> HttpResponse:
+async def files_root(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         return await run(request, "files.create", _create)
     return await run(request, "files.list", _list)
@@ -217,7 +217,7 @@ async def _get(principal: Principal, file_id: str) -> File:
 
 @csrf_exempt
 @require_http_methods(["GET", "DELETE"])
-async def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
+async def file_detail(request: HttpRequest, file_id: str) -> HttpResponseBase:
     async def retrieve(request: HttpRequest, ctx: CallContext, principal: Principal) -> HttpResponse:
         return json_response(ctx, file_object(await _get(principal, file_id)))
 
@@ -230,7 +230,7 @@ async def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
     return await run(request, "files.retrieve", retrieve)
 
 
-async def blob_response(file: File) -> HttpResponse:
+async def blob_response(file: File) -> StreamingHttpResponse:
     """The blob's exact bytes, streamed a chunk at a time; a blob missing
     from storage is a 404 before any byte is sent."""
     chunks = blob_chunks(file.storage_key)
@@ -256,8 +256,8 @@ async def blob_response(file: File) -> HttpResponse:
 
 
 @require_GET
-async def file_content(request: HttpRequest, file_id: str) -> HttpResponse:
-    async def content(request: HttpRequest, ctx: CallContext, principal: Principal) -> HttpResponse:
+async def file_content(request: HttpRequest, file_id: str) -> HttpResponseBase:
+    async def content(request: HttpRequest, ctx: CallContext, principal: Principal) -> HttpResponseBase:
         response = await blob_response(await _get(principal, file_id))
         ctx.finish()
         response["x-request-id"] = ctx.request_id
@@ -267,7 +267,7 @@ async def file_content(request: HttpRequest, file_id: str) -> HttpResponse:
 
 
 @require_GET
-async def file_url(request: HttpRequest, file_id: str) -> HttpResponse:
+async def file_url(request: HttpRequest, file_id: str) -> HttpResponseBase:
     """Junction's: a signed link to the file's bytes that needs no auth header."""
 
     async def url(request: HttpRequest, ctx: CallContext, principal: Principal) -> HttpResponse:
@@ -282,7 +282,7 @@ async def file_url(request: HttpRequest, file_id: str) -> HttpResponse:
 
 
 @require_GET
-async def file_blob(request: HttpRequest, file_id: str) -> HttpResponse:
+async def file_blob(request: HttpRequest, file_id: str) -> HttpResponseBase:
     """A signed link's target: the signature is the only credential."""
     ctx = pipeline.new_context(request, endpoint="files.blob", dialect=chat)
     try:
