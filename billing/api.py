@@ -14,6 +14,7 @@ from billing.money import units_to_credits, units_to_usd
 from billing.selectors import workspace_balance, workspace_plan
 from billing.services.limits import key_limits_set
 from billing.services.payments import checkout_subscription_create, checkout_topup_create
+from config.api_input import INT64_MAX, StrictInput
 
 
 class CreditsView(APIView):
@@ -78,7 +79,7 @@ class CheckoutView(APIView):
 
     permission_classes = [IsWorkspaceMember]
 
-    class Input(serializers.Serializer):
+    class Input(StrictInput):
         pack = serializers.CharField(required=False)
         plan = serializers.CharField(required=False)
 
@@ -103,11 +104,11 @@ class CheckoutView(APIView):
 class KeyLimitsView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class Input(serializers.Serializer):
+    class Input(StrictInput):
         rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         tpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         spend_limit_units = serializers.IntegerField(
-            min_value=0, required=False, allow_null=True, default=None
+            min_value=0, max_value=INT64_MAX, required=False, allow_null=True, default=None
         )
         spend_period = serializers.ChoiceField(choices=SpendPeriod.values, default=SpendPeriod.MONTH)
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
+from config.api_input import StrictInput
 from gateway.catalog.snapshot import load_catalog
 from gateway.dialects import chat, responses
 from gateway.errors import GatewayError
@@ -44,7 +45,7 @@ class RoutingRuleOutput(serializers.ModelSerializer):
         ]
 
 
-class RoutingRuleInput(serializers.Serializer):
+class RoutingRuleInput(StrictInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -118,7 +119,7 @@ class RoutingRuleDetailView(APIView):
 class RoutingRuleReorderView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class RoutingRuleReorderInput(serializers.Serializer):
+    class RoutingRuleReorderInput(StrictInput):
         order = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
 
     @extend_schema(request=RoutingRuleReorderInput, responses=RoutingRuleOutput(many=True))
@@ -173,7 +174,7 @@ class RoutingPreviewView(APIView):
 
     permission_classes = [AnyMember]
 
-    class RoutingPreviewInput(serializers.Serializer):
+    class RoutingPreviewInput(StrictInput):
         request = serializers.DictField(help_text="A /v1 request body (chat completions by default).")
         endpoint = serializers.ChoiceField(
             choices=["chat.completions", "responses"], default="chat.completions"
@@ -289,7 +290,7 @@ def _key_or_404(request, pk: int) -> ProviderKey:
 class ProviderKeyListView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyCreateInput(serializers.Serializer):
+    class ProviderKeyCreateInput(StrictInput):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
         label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -326,7 +327,7 @@ class ProviderKeyListView(APIView):
 class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyUpdateInput(serializers.Serializer):
+    class ProviderKeyUpdateInput(StrictInput):
         label = serializers.CharField(max_length=200, required=False, allow_blank=True)
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)
         enabled = serializers.BooleanField(required=False)
