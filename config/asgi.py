@@ -1,6 +1,6 @@
 """ASGI entry point: ``config.asgi:application``.
 
-HTTP under /v1/ and /api/v1/ goes to the lean API handler; everything else
+HTTP under /v1/, /api/v1/ and /v1/openai/ goes to the lean API app (``gateway.asgi``); everything else
 (console, admin, management API) to Django's full stack; WebSockets to
 Channels consumers. Lifespan shutdown finishes pending settlements, then drains the request-log buffer.
 """
@@ -21,12 +21,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from billing import stages as billing_stages  # noqa: E402
-from gateway.asgi import ApiASGIHandler, is_api_path  # noqa: E402
+from gateway.asgi import ApiApp, is_api_path  # noqa: E402
 from gateway.http import clients  # noqa: E402
 from gateway.logs import request_logs  # noqa: E402
 from gateway.routing import websocket_urlpatterns  # noqa: E402
 
-api_app = ApiASGIHandler()
+api_app = ApiApp()
 
 
 async def http_app(scope, receive, send):

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from console.views import landing
 from gateway import urls as gateway_urls
 
 
@@ -10,10 +11,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("healthz", healthz),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),
+    # One API, three mounts: /v1 (OpenAI's base URL), /v1/openai (another
+    # gateway's documented base URL) and /api/v1.
+    path("v1/openai/", include(gateway_urls)),
     path("v1/", include(gateway_urls)),
     path("api/v1/", include(gateway_urls)),
 ]

@@ -41,6 +41,7 @@ from django.db.models import AutoField, JSONField
 from django.db.models.constants import OnConflict
 
 from gateway.bulkcopy import copy_rows
+from gateway.live_feed import live_feed
 
 logger = logging.getLogger("junction.logs")
 
@@ -208,24 +209,29 @@ class RequestLogWriter:
         for attempt in range(3):
             try:
                 insert_rows(rows)
-                return
             except (OperationalError, InterfaceError):
                 logger.exception("writing %d request log rows failed (attempt %d)", len(rows), attempt + 1)
                 close_old_connections()
                 time.sleep(0.2 * (attempt + 1))
+                continue
             except Exception:
                 logger.warning("the database refused a batch of %d request log rows; splitting it", len(rows))
                 close_old_connections()
                 self._split(rows)
                 return
+            live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
+            return
 
     def _split(self, rows: list[dict[str, Any]]) -> None:
         """Write the rows in halves, down to the refused row, which is written cleaned."""
         if len(rows) == 1:
+            cleaned = [clean_row(rows[0])]
             try:
-                insert_rows([clean_row(rows[0])])
+                insert_rows(cleaned)
             except Exception:
                 logger.exception("request log row %s could not be written", rows[0].get("request_id"))
+                return
+            live_feed.publish(cleaned)
             return
         middle = len(rows) // 2
         self._write(rows[:middle])

@@ -53,6 +53,8 @@ def mutated(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(valid)
     for _ in range(draw(st.integers(1, 3))):
         targets = [p for p in paths(body) if p]
+        if not targets:  # everything was deleted
+            break
         path = draw(st.sampled_from(targets))
         parent = _parent(body, path)
         op = draw(st.sampled_from(["replace", "replace", "odd", "delete", "add", "wrap"]))

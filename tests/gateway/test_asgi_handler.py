@@ -163,12 +163,13 @@ def relayed_stream(monkeypatch, chunks: list[bytes]):
     from gateway.context import CallContext
     from gateway.dialects import chat
     from gateway.logs import request_logs
+    from gateway.providers.openai.passthrough import MarkedStream
 
     rows: list[dict] = []
     monkeypatch.setattr(request_logs, "submit", rows.append)
     ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={})
     upstream = FakeUpstream(chunks)
-    stream = relay.RelayStream(relay._relay_events(ctx, upstream, lambda ev: ev.raw))
+    stream = relay.RelayStream(relay._relay_events(ctx, upstream, MarkedStream(lambda ev: ev.raw)))
     return ctx, upstream, stream, rows
 
 
@@ -239,7 +240,8 @@ def test_request_headers_from_the_scope_match_djangos_view_of_them():
 
 
 def test_cached_request_signal_receivers_follow_connect_and_disconnect():
-    from gateway.asgi import ApiASGIHandler, send_on_loop
+    from gateway.asgi import ApiApp as ApiASGIHandler
+    from gateway.asgi import send_on_loop
 
     ApiASGIHandler()  # turns on Django's per-sender receiver cache for the request signals
     assert signals.request_finished.use_caching
@@ -278,3 +280,61 @@ def test_api_paths_are_resolved_once_and_unknown_ones_every_time(monkeypatch):
             resolve_path(resolver, "/v1/no-such-endpoint")
         assert len(walks) > walked
         walked = len(walks)
+
+
+def raw_exchange(url: str, head: bytes, body_part: bytes, *, wait: float) -> tuple[bytes, float]:
+    """Send ``head`` and part of a body, then nothing: what came back, and when
+    the server closed the connection (seconds after the last byte sent)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=wait) as sock:
+        sock.sendall(head + body_part)
+        sent = time.monotonic()
+        received = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return received, time.monotonic() - sent
+            received += chunk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_the_client_stops_sending_times_out_with_408(junction, api_key, settings):
+    settings.JUNCTION_BODY_TIMEOUT = 0.5
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"authorization: Bearer " + api_key.secret.encode() + b"\r\ncontent-length: 100\r\n\r\n"
+    )
+    received, closed_after = raw_exchange(junction.url, head, b'{"model": "gpt-4o-mini",', wait=10)
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    assert 0.4 < closed_after < 5  # answered after the pause, and the connection closed
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"connection: close" in headers.lower()
+    import json
+
+    error = json.loads(body)["error"]
+    assert error["code"] == "request_timeout" and error["http_status"] == 408
+    (row,) = wait_for_logs(request_id=error["request_id"])
+    assert row.status_code == 408
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_sent_slowly_but_steadily_is_not_cut(junction, api_key, settings, fake_openai):
+    settings.JUNCTION_BODY_TIMEOUT = 0.5
+    body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}'
+
+    def slowly():
+        for i in range(0, len(body), 25):
+            time.sleep(0.2)
+            yield body[i : i + 25]
+
+    resp = httpx.post(
+        f"{junction.url}/v1/chat/completions",
+        content=slowly(),
+        headers={"authorization": f"Bearer {api_key.secret}", "content-type": "application/json"},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
