@@ -106,11 +106,29 @@ TEMPLATES = [
 ]
 
 DATA_DIR = Path(env("JUNCTION_DATA_DIR", str(BASE_DIR / "var")))
+# PostgreSQL connections per process (0: no pool, one connection per thread, closed per request).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 16)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 
 if env("DATABASE_URL"):
     DATABASES = {
-        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=0, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+        # Under ASGI each sync request (the management API, the console) runs on a new
+        # thread: persistent per-thread connections piled up until PostgreSQL refused more
+        # (docs/architecture.md). A pool per process bounds them at DATABASE_POOL_MAX_SIZE;
+        # a request that finds it empty waits up to DATABASE_POOL_TIMEOUT seconds. Each
+        # connection is checked when taken out, so a PostgreSQL restart costs no request.
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                "max_idle": 60.0,
+            },
+        }
 else:
     DATABASES = {
         "default": {
@@ -153,7 +171,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Billing (billing/tasks.py). Each task is idempotent: running it twice does it once.
     "billing-grant-plan-credits": {"task": "billing.grant_plan_credits", "schedule": 3600.0},
-    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 300.0},
+    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
     # Files (files/tasks.py): expired files and their blobs.
@@ -289,10 +307,13 @@ BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
 BILLING_LEASE_SECONDS = env_float("BILLING_LEASE_SECONDS", 2.0)
 BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
 BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.25)
-# A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS
-# belonged to a dead process and is handed back by the billing.expire_leases task.
-BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 60)
-BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 15 * 60)
+# A process renews its leases this often (its heartbeat); a lease not renewed for
+# BILLING_LEASE_EXPIRY_SECONDS belonged to a dead process: every process hands such leases back
+# (every BILLING_LEASE_RECLAIM_SECONDS, and before refusing a call for want of credit), as does
+# the billing.expire_leases task when beat runs. Renew + expiry + reclaim stays under a minute.
+BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 10)
+BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 40)
+BILLING_LEASE_RECLAIM_SECONDS = env_int("BILLING_LEASE_RECLAIM_SECONDS", 10)
 # How long an Idempotency-Key's answer is kept.
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
