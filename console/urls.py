@@ -10,6 +10,7 @@ from django.urls import path
 
 from accounts import key_views
 from accounts import views as account_views
+from billing import views as billing_views
 from console import views
 from firewall import views as firewall_views
 from gateway import console_views as gateway_console
@@ -37,6 +38,9 @@ urlpatterns = [
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
     path("models/", catalog_views.models_page, name="models"),
+    path("billing/", billing_views.billing, name="billing"),
+    path("billing/top-up/", billing_views.billing_topup, name="billing-topup"),
+    path("billing/plan/", billing_views.billing_plan, name="billing-plan"),
     path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
     path(
         "provider-keys/<int:pk>/primary/",

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyUser
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
+from config.api_input import StrictInput
 from firewall import selectors, services
 from firewall.engine.types import Action, Detector, MatcherKind, Scope
 from firewall.models import AuditEntry, Policy, Rule
@@ -27,7 +28,7 @@ _SCOPES = [s.value for s in Scope]
 _DETECTORS = [d.value for d in Detector]
 
 
-class RuleInput(serializers.Serializer):
+class RuleInput(StrictInput):
     name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=True)
     order = serializers.IntegerField(default=0)
@@ -60,7 +61,7 @@ class PolicyOutput(serializers.ModelSerializer):
         fields = ["id", "name", "description", "enabled", "order", "rules", "created_at", "updated_at"]
 
 
-class PolicyInput(serializers.Serializer):
+class PolicyInput(StrictInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     enabled = serializers.BooleanField(default=True)
@@ -166,7 +167,7 @@ class FirewallTestView(APIView):
 
     permission_classes = [IsAnyWorkspaceMember]
 
-    class Input(serializers.Serializer):
+    class Input(StrictInput):
         text = serializers.CharField(max_length=200_000, trim_whitespace=False)
         scope = serializers.ChoiceField(choices=_SCOPES, default=Scope.PROMPT.value)
         policy_id = serializers.IntegerField(required=False)

@@ -59,3 +59,12 @@ def ms(milliseconds: int | None) -> str:
     if not milliseconds:
         return "—"
     return f"{milliseconds / 1000:.2f} s" if milliseconds >= 1000 else f"{milliseconds} ms"
+
+
+@register.filter
+def cents_usd(cents: int | None) -> str:
+    """US cents as dollars: 2500 -> 25, 1050 -> 10.50."""
+    if cents is None:
+        return "—"
+    whole, rest = divmod(int(cents), 100)
+    return f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"
