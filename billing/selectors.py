@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -211,6 +211,24 @@ def reserved_mismatches() -> list[ReservedMismatch]:
         if row["reserved_units"] != row["leased"]
     ]
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class StaleLease:
+    lease_id: int
+    workspace_id: int
+    holder: str
+    amount_units: int
+    renewed_at: datetime
+
+
+def stale_leases(*, older_than: timedelta) -> list[StaleLease]:
+    """Leases not renewed for ``older_than``: their process is gone and no
+    running process has reclaimed them yet (credit held back from calls)."""
+    rows = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than).order_by("pk")
+    return [
+        StaleLease(row.pk, row.workspace_id, row.holder, row.amount_units, row.renewed_at) for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
