@@ -7,6 +7,7 @@ import openai
 import pytest
 
 from accounts.models import ApiKey
+from billing.services.plans import plans_ensure_defaults
 from tests.console.browser import ConsoleUser, chromium, desktop, horizontal_overflow, key_prefix, phone
 
 __all__ = ["chromium", "desktop", "phone"]  # fixtures, imported for pytest
@@ -14,6 +15,7 @@ __all__ = ["chromium", "desktop", "phone"]  # fixtures, imported for pytest
 
 @pytest.fixture
 def person(desktop, junction, fake_openai) -> ConsoleUser:
+    plans_ensure_defaults()  # an earlier transactional test may have flushed the seeded plans (no grant, 402)
     return ConsoleUser(page=desktop, base_url=junction.url, email="journey@example.com")
 
 
