@@ -87,7 +87,7 @@ class FirewallRuleForm(forms.Form):
 
 class BaseRuleFormSet(forms.BaseFormSet):
     def rule_data(self) -> list[RuleData]:
-        kept = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        kept = [f for f in self.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
         return [form.rule_data(order=i) for i, form in enumerate(kept)]
 
 
@@ -122,7 +122,9 @@ class TestForm(forms.Form):
 
     def __init__(self, *args: Any, policies: list[Policy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["policy"].choices = [
+        policy = self.fields["policy"]
+        assert isinstance(policy, forms.ChoiceField)
+        policy.choices = [
             ("", "All enabled policies"),
             *[(str(p.pk), p.name) for p in policies],
         ]

@@ -76,7 +76,6 @@ class KeyPrefixMixin(serializers.Serializer):
 
 
 class RequestLogRowOutput(KeyPrefixMixin, serializers.ModelSerializer):
-
     class Meta:
         model = RequestLog
         fields = [
@@ -95,7 +94,6 @@ class RequestLogPageOutput(serializers.Serializer):
 
 
 class RequestLogDetailOutput(KeyPrefixMixin, serializers.ModelSerializer):
-
     class Meta:
         model = RequestLog
         fields = [
