@@ -51,7 +51,8 @@ class FirewallRuleForm(forms.Form):
             (MatcherKind.DETECTOR.value, "Detector"),
             (MatcherKind.SUBSTRING.value, "Substring"),
             (MatcherKind.REGEX.value, "Regex (RE2)"),
-        ]
+        ],
+        initial=MatcherKind.DETECTOR.value,  # what an untouched extra row posts: it stays unchanged
     )
     pattern = forms.CharField(required=False, max_length=1000, strip=False)
     ignore_case = forms.BooleanField(required=False, label="Ignore case")
@@ -62,7 +63,8 @@ class FirewallRuleForm(forms.Form):
         choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple, initial=[Scope.PROMPT.value]
     )
     action = forms.ChoiceField(
-        choices=[(Action.MASK.value, "Mask"), (Action.BLOCK.value, "Block"), (Action.WARN.value, "Warn")]
+        choices=[(Action.MASK.value, "Mask"), (Action.BLOCK.value, "Block"), (Action.WARN.value, "Warn")],
+        initial=Action.MASK.value,
     )
     label = forms.CharField(required=False, max_length=32, help_text="Mask placeholder, e.g. CARD.")
     enabled = forms.BooleanField(required=False, initial=True)

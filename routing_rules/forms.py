@@ -48,7 +48,11 @@ class RuleForm(forms.Form):
 
 
 class ConditionForm(forms.Form):
-    type = forms.ChoiceField(choices=[(str(t), label) for t, label in CONDITION_LABELS.items()])
+    # The initial type is what an untouched extra row posts, so that row counts as unchanged (skipped).
+    type = forms.ChoiceField(
+        choices=[(str(t), label) for t, label in CONDITION_LABELS.items()],
+        initial=str(ConditionType.TEXT_CONTAINS),
+    )
     key = forms.CharField(required=False, max_length=64, label="Metadata key")
     value = forms.CharField(required=False, max_length=2000, label="Value")
     pattern = forms.CharField(required=False, max_length=2000, label="Pattern")
@@ -88,6 +92,11 @@ class ConditionForm(forms.Form):
         initial = {
             k: spec.get(k) for k in ("type", "key", "pattern", "case_sensitive", "negate") if k in spec
         }
+        if "case_sensitive" not in spec:  # the router's default: regexes are case-sensitive, substrings not
+            initial["case_sensitive"] = spec.get("type") in (
+                ConditionType.TEXT_REGEX,
+                ConditionType.MODEL_REGEX,
+            )
         if "value" in spec:
             initial["value"] = str(spec["value"])
         if "values" in spec:
