@@ -17,6 +17,7 @@ from billing.models import LedgerEntry, SpendPeriod
 from billing.selectors import USAGE_GROUPS, ledger_page, usage_summary, workspace_balance, workspace_plan
 from billing.services.limits import key_limits_set
 from billing.services.payments import checkout_subscription_create, checkout_topup_create
+from config.api_input import INT64_MAX, StrictInput
 
 
 class BalanceOutput(serializers.Serializer):
@@ -182,7 +183,7 @@ class CheckoutView(APIView):
 
     permission_classes = [IsWorkspaceMember]
 
-    class CheckoutInput(serializers.Serializer):
+    class CheckoutInput(StrictInput):
         pack = serializers.CharField(required=False)
         plan = serializers.CharField(required=False)
 
@@ -207,11 +208,11 @@ class CheckoutView(APIView):
 class KeyLimitsView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class KeyLimitsInput(serializers.Serializer):
+    class KeyLimitsInput(StrictInput):
         rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         tpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         spend_limit_units = serializers.IntegerField(
-            min_value=0, required=False, allow_null=True, default=None
+            min_value=0, max_value=INT64_MAX, required=False, allow_null=True, default=None
         )
         spend_period = serializers.ChoiceField(choices=SpendPeriod.values, default=SpendPeriod.MONTH)
 
