@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from console.permissions import get_in_workspace_or_404, manager_required
 from firewall import selectors, services
 from firewall.engine.types import Scope
-from firewall.forms import MATCHER_FIELDS, PolicyForm, RuleFormSet, TestForm, editor_initial
+from firewall.forms import MATCHER_FIELDS, BaseRuleFormSet, PolicyForm, RuleFormSet, TestForm, editor_initial
 from firewall.models import Policy
 from firewall.rules import FirewallError
 
@@ -69,7 +69,9 @@ def _editor(request: HttpRequest, policy: Policy | None) -> HttpResponse:
     return render(request, "console/firewall_policy_form.html", context)
 
 
-def _save(request: HttpRequest, policy: Policy | None, fields: dict[str, Any], rules: RuleFormSet) -> Policy:
+def _save(
+    request: HttpRequest, policy: Policy | None, fields: dict[str, Any], rules: BaseRuleFormSet
+) -> Policy:
     data = rules.rule_data()
     if policy is None:
         return services.policy_create(

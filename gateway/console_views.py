@@ -36,7 +36,9 @@ def logs(request: HttpRequest) -> HttpResponse:
             page = selectors.request_log_page(workspace_id=workspace.pk, filters=filters)
             cursor = None
     # The workspace's keys are all loaded for the filter: they name the rows too.
-    key_of = {pk: (prefix, name) for pk, prefix, name in keys}
+    key_of: dict[int | None, tuple[str | None, str | None]] = {
+        pk: (prefix, name) for pk, prefix, name in keys
+    }
     rows = [(row, *key_of.get(row.api_key_id, (None, None))) for row in page.rows] if page else []
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -71,7 +73,7 @@ def log_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         "console/log_detail.html",
         {
             "row": row,
-            "key_prefix": prefix.get(row.api_key_id),
+            "key_prefix": prefix.get(row.api_key_id) if row.api_key_id else None,
             "rule_trace": extra.get("rule_trace") or [],
             "route_trace": extra.get("route") or [],
             "attempts": extra.get("attempts") or [],
