@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from routing_rules.models import MatchMode, RoutingRule
 from routing_rules.router.rules import ActionType, ConditionType
@@ -89,7 +90,7 @@ class ConditionForm(forms.Form):
 
     @classmethod
     def initial_from(cls, spec: dict[str, Any]) -> dict[str, Any]:
-        initial = {
+        initial: dict[str, Any] = {
             k: spec.get(k) for k in ("type", "key", "pattern", "case_sensitive", "negate") if k in spec
         }
         if "case_sensitive" not in spec:  # the router's default: regexes are case-sensitive, substrings not
@@ -109,7 +110,8 @@ class BaseConditionFormSet(forms.BaseFormSet):
         return [
             form.to_json()
             for form in self.forms
-            if form.has_changed() and not (self.can_delete and self._should_delete_form(form))
+            if form.has_changed()
+            and not (self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False))
         ]
 
 
