@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from billing.models import CreditAccount, CreditLease, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
 from billing.services.leases import spend_period_key
+from gateway.models import RequestLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,6 @@ def key_spend_now(*, api_key_id: int, period: str, limit_units: int | None) -> K
 
 
 def _charged_by_key(*, api_key_id: int, period: str) -> int:
-    from gateway.models import RequestLog
-
     now = timezone.now()
     logs = RequestLog.objects.filter(api_key_id=api_key_id)
     if period == SpendPeriod.DAY:
