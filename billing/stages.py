@@ -36,7 +36,7 @@ from django.conf import settings
 from billing import ratelimit
 from billing.book import Hold, SpendCap, book
 from billing.errors import BillingError, BillingErrorCode
-from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number
+from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number, worst_case_sheet
 from gateway.canonical import (
     CanonicalRequest,
     Event,
@@ -144,7 +144,16 @@ def max_output_tokens(req: CanonicalRequest, model: ModelInfo) -> int:
 
 def prices_of(model: ModelInfo) -> PriceSheet:
     p = model.prices
-    return PriceSheet(p.input, p.cached_input, p.output, p.image, p.web_search)
+    return PriceSheet(
+        input=p.input,
+        cached_input=p.cached_input,
+        output=p.output,
+        image=p.image,
+        web_search=p.web_search,
+        cache_write_5m=p.cache_write_5m,
+        cache_write_1h=p.cache_write_1h,
+        reasoning=p.reasoning,
+    )
 
 
 def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: int, markup: Decimal) -> int:
@@ -155,7 +164,7 @@ def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: in
         web_search_calls=sum(isinstance(t, WebSearchTool) for t in req.tools),
         images=sum(isinstance(t, ImageGenerationTool) for t in req.tools) * n,
     )
-    return cost_of(metered, prices_of(model), markup=markup).charged_units
+    return cost_of(metered, worst_case_sheet(prices_of(model)), markup=markup).charged_units
 
 
 # ----------------------------------------------------------------- limit
@@ -255,7 +264,10 @@ def metered_usage(ctx: CallContext, state: CallBilling) -> tuple[Metered, bool] 
             Metered(
                 input_tokens=usage.input_tokens,
                 cached_input_tokens=usage.cached_input_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_write_1h_tokens=usage.cache_write_1h_tokens,
                 output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
                 images=usage.images,
                 web_search_calls=usage.web_search_calls,
             ),

@@ -26,7 +26,7 @@ from gateway.context import CallContext
 from gateway.dialects.base import AnswerFields
 from gateway.errors import GatewayError
 from gateway.stage import CallStage
-from routing_rules.health import health
+from routing_rules.health import health, key_scope
 from routing_rules.router import ROUTE_HEADER, RouteDecision, label, route
 from routing_rules.selectors import StoredKey, keys_cache, rules_cache
 
@@ -47,6 +47,11 @@ class Attempt:
     @property
     def byok(self) -> bool:
         return self.key_source is not KeySource.PLATFORM
+
+    @property
+    def health_scope(self) -> str | None:
+        """Whose breaker this attempt counts in: everyone's (platform key) or its own key's."""
+        return key_scope(self.credentials.api_key) if self.byok else None
 
     def __repr__(self) -> str:  # never print the secret
         return f"Attempt({label(self.deployment)}, {self.key_source})"
@@ -151,7 +156,9 @@ def decide(
         is_configured=configured,
         rules=rules,
         stats=health.stats(),
-        is_open=lambda d: health.is_open(d.id),
+        is_open=lambda d: health.is_open(
+            d.id, key_scope(byok[d.provider.slug]) if d.provider.slug in byok else None
+        ),
         roll=roll,
         api_key_prefix=api_key_prefix,
         explain=explain,
@@ -197,7 +204,7 @@ async def attempt_begin(ctx: CallContext, routing: RoutingCall, attempt: Attempt
         delay = min(settings.ROUTING_RETRY_BACKOFF * 2 ** (index - 1), 1.0)
         if delay > 0:
             await asyncio.sleep(delay)
-    health.begin(attempt.deployment.id)
+    health.begin(attempt.deployment.id, attempt.health_scope)
     if routing.attempts is None:
         routing.attempts = []
     ctx.upstream_credentials = attempt.credentials
@@ -222,10 +229,11 @@ def attempt_ok(ctx: CallContext, routing: RoutingCall, attempt: Attempt, started
     """The upstream accepted: for a stream the time to its first answer bytes
     is the TTFT sample; for a JSON answer the whole call is the latency."""
     row = _attempt_row(attempt, started)
+    scope = attempt.health_scope
     if ctx.stream:
-        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"], scope=scope)
     else:
-        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"], scope=scope)
     row["status"] = "ok"
     assert routing.attempts is not None
     routing.attempts.append(row)
@@ -236,11 +244,12 @@ def attempt_failed(
 ) -> None:
     row = _attempt_row(attempt, started)
     row.update(status=err.status, error=str(err.type), retryable=err.retryable)
-    # Only failures of the upstream itself count against its breaker, not a bad request.
+    # Only failures of the upstream itself count against its breaker, not a bad request;
+    # a BYOK key's only against that key's own breaker.
     if err.retryable:
-        health.record(attempt.deployment.id, ok=False)
+        health.record(attempt.deployment.id, ok=False, scope=attempt.health_scope)
     else:
-        health.release(attempt.deployment.id)
+        health.release(attempt.deployment.id, attempt.health_scope)
     if routing.route_header is not None:
         err.headers.setdefault(ROUTE_HEADER, routing.route_header)
     assert routing.attempts is not None

@@ -30,6 +30,7 @@ def _post(
     stripe_object_id: str = "",
     created_by: User | None = None,
     reason: str = "",
+    may_overdraw: bool = False,
 ) -> LedgerEntry | None:
     """Book one entry and move the balance by its amount. Returns None when an
     entry with the same ``idempotency_key`` already exists (nothing changes).
@@ -52,7 +53,7 @@ def _post(
             return None
         raise
     accounts = CreditAccount.objects.filter(workspace_id=workspace_id)
-    if amount_units < 0:
+    if amount_units < 0 and not may_overdraw:
         # Taking money out may never touch what calls in flight have reserved.
         accounts = accounts.filter(balance_units__gte=F("reserved_units") - amount_units)
     if accounts.update(balance_units=F("balance_units") + amount_units) != 1:
@@ -125,6 +126,26 @@ def credits_refund(
         request_id=request_id,
         created_by=created_by,
         reason=reason,
+    )
+
+
+@transaction.atomic
+def credits_reverse(
+    *, workspace_id: int, units: int, stripe_object_id: str, idempotency_key: str, reason: str
+) -> LedgerEntry | None:
+    """Stripe took money back (a refund or a dispute: ``units`` < 0) or returned
+    it (a won dispute: ``units`` > 0). Taking back may go below zero: credit
+    already spent is owed, and calls are refused until a top-up covers it."""
+    if units == 0:
+        raise BillingError(BillingErrorCode.INVALID_AMOUNT, "A reversal must not be zero.")
+    return _post(
+        workspace_id=workspace_id,
+        kind=EntryKind.REVERSAL,
+        amount_units=units,
+        idempotency_key=idempotency_key,
+        stripe_object_id=stripe_object_id,
+        reason=reason,
+        may_overdraw=True,
     )
 
 

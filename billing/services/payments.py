@@ -5,6 +5,7 @@ Every event is recorded (``StripeEvent``) in the same transaction as its
 effect, so a replay changes nothing; each effect is also keyed by its Stripe
 object (a top-up by its Checkout Session, a grant by workspace, plan and
 month), so two different events about the same payment credit it once.
+Refunds and disputes of top-ups take the credit back (``reversals``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from billing.errors import BillingError, BillingErrorCode
 from billing.models import CreditAccount, Plan, PlanStatus, StripeEvent
 from billing.services.ledger import credit_account_get_or_create, credits_topup
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
+from billing.services.reversals import (
+    UNITS_PER_CENT,
+    charge_refunded,
+    dispute_closed,
+    dispute_created,
+    stripe_payment_record,
+)
 
 logger = logging.getLogger("junction.billing.stripe")
 
@@ -42,8 +50,12 @@ def _require_stripe() -> str:
     return settings.STRIPE_SECRET_KEY
 
 
-def checkout_topup_create(*, workspace_id: int, pack: str) -> CheckoutLink:
-    """A Checkout Session for one credit pack. The webhook credits what was paid."""
+def checkout_topup_create(
+    *, workspace_id: int, pack: str, success_url: str = "", cancel_url: str = ""
+) -> CheckoutLink:
+    """A Checkout Session for one credit pack. The webhook credits what was paid.
+    Stripe sends the payer back to ``success_url`` / ``cancel_url`` (default:
+    ``STRIPE_SUCCESS_URL`` / ``STRIPE_CANCEL_URL``)."""
     cents = settings.CREDIT_PACKS.get(pack)
     if cents is None:
         raise BillingError(
@@ -65,13 +77,15 @@ def checkout_topup_create(*, workspace_id: int, pack: str) -> CheckoutLink:
         ],
         client_reference_id=str(workspace_id),
         metadata={"kind": TOPUP, "workspace_id": str(workspace_id), "pack": pack},
-        success_url=settings.STRIPE_SUCCESS_URL,
-        cancel_url=settings.STRIPE_CANCEL_URL,
+        success_url=success_url or settings.STRIPE_SUCCESS_URL,
+        cancel_url=cancel_url or settings.STRIPE_CANCEL_URL,
     )
     return CheckoutLink(session_id=session["id"], url=session["url"])
 
 
-def checkout_subscription_create(*, workspace_id: int, plan_slug: str) -> CheckoutLink:
+def checkout_subscription_create(
+    *, workspace_id: int, plan_slug: str, success_url: str = "", cancel_url: str = ""
+) -> CheckoutLink:
     plan = Plan.objects.filter(slug=plan_slug).exclude(stripe_price_id="").first()
     if plan is None:
         raise BillingError(BillingErrorCode.UNKNOWN_PLAN, f"There is no paid plan '{plan_slug}'.")
@@ -84,8 +98,8 @@ def checkout_subscription_create(*, workspace_id: int, plan_slug: str) -> Checko
         "client_reference_id": str(workspace_id),
         "metadata": metadata,
         "subscription_data": {"metadata": metadata},
-        "success_url": settings.STRIPE_SUCCESS_URL,
-        "cancel_url": settings.STRIPE_CANCEL_URL,
+        "success_url": success_url or settings.STRIPE_SUCCESS_URL,
+        "cancel_url": cancel_url or settings.STRIPE_CANCEL_URL,
     }
     if account.stripe_customer_id:
         params["customer"] = account.stripe_customer_id
@@ -133,6 +147,12 @@ def _apply(kind: str, obj: dict[str, Any], event: dict[str, Any]) -> str:
         return _subscription_updated(obj)
     if kind == "customer.subscription.deleted":
         return _subscription_deleted(obj)
+    if kind == "charge.refunded":
+        return charge_refunded(charge=obj, event_id=str(event["id"]))
+    if kind == "charge.dispute.created":
+        return dispute_created(dispute=obj)
+    if kind == "charge.dispute.closed":
+        return dispute_closed(dispute=obj)
     return "ignored"
 
 
@@ -155,12 +175,21 @@ def _checkout_completed(session: dict[str, Any]) -> str:
         cents = session.get("amount_total")
         if not isinstance(cents, int) or cents <= 0:
             return "ignored: no amount"
+        units = cents * UNITS_PER_CENT  # the pack credits exactly what was paid
         entry = credits_topup(
             workspace_id=workspace_id,
-            units=cents * 100,  # 1 cent = 100 units; the pack credits exactly what was paid
+            units=units,
             stripe_object_id=str(session["id"]),
             reason=f"Stripe top-up ({metadata.get('pack', '')})",
         )
+        intent = session.get("payment_intent")
+        if entry and isinstance(intent, str) and intent:  # what a refund or dispute will name
+            stripe_payment_record(
+                workspace_id=workspace_id,
+                payment_intent=intent,
+                checkout_session=str(session["id"]),
+                credited_units=units,
+            )
         return "credited" if entry else "already credited"
     if metadata.get("kind") == SUBSCRIPTION and session.get("mode") == "subscription":
         plan_assign(

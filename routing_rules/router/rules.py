@@ -282,7 +282,7 @@ def condition_holds(cond: Condition, features: RequestFeatures, texts: _Texts | 
 
 
 def normalize_mode(value: str | None) -> str | None:
-    """``auto:latency`` / ``latency`` / ``fast`` -> ``fast``; not a mode -> None."""
+    """``auto:latency`` / ``latency`` / ``fast`` -> ``latency``; not a mode -> None."""
     if not value:
         return None
     name = value.removeprefix("auto:") if value.startswith("auto:") else value
@@ -301,8 +301,9 @@ def request_mode(features: RequestFeatures) -> str | None:
     return "balance" if features.model == "auto" else None
 
 
-MODES = ("fast", "balance", "cost", "quality")
-MODE_ALIASES = {"latency": "fast", "balanced": "balance", "cheap": "cost"}
+MODES = ("latency", "balance", "cost", "quality")
+# ``fast`` was the first name of ``latency``; both are accepted, ``latency`` is reported.
+MODE_ALIASES = {"fast": "latency", "balanced": "balance", "cheap": "cost"}
 
 
 @dataclass(frozen=True, slots=True)

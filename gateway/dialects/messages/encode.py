@@ -52,15 +52,19 @@ def message_id(upstream_id: str) -> str:
 
 
 def usage_body(usage: Usage) -> dict[str, Any]:
-    """Anthropic counts cache reads apart from ``input_tokens``; the canonical
-    input includes them. Cache writes are not kept apart canonically, so
-    ``cache_creation_input_tokens`` is 0 on translated answers."""
+    """Anthropic counts cache reads and writes apart from ``input_tokens``; the
+    canonical input includes them."""
     body: dict[str, Any] = {
-        "input_tokens": max(usage.input_tokens - usage.cached_input_tokens, 0),
+        "input_tokens": max(usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens, 0),
         "output_tokens": usage.output_tokens,
         "cache_read_input_tokens": usage.cached_input_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
     }
+    if usage.cache_write_tokens:
+        body["cache_creation"] = {
+            "ephemeral_5m_input_tokens": usage.cache_write_tokens - usage.cache_write_1h_tokens,
+            "ephemeral_1h_input_tokens": usage.cache_write_1h_tokens,
+        }
     if usage.reasoning_tokens:
         body["output_tokens_details"] = {"thinking_tokens": usage.reasoning_tokens}
     return body

@@ -13,7 +13,9 @@ Mappings worth knowing (also in docs/compatibility):
   -> a forced call of the tool ``junction_json_output`` whose ``tool_use``
   input is turned back into text by ``parse_response`` / ``StreamDecoder``.
 * usage: input = ``input_tokens + cache_read_input_tokens +
-  cache_creation_input_tokens``; cached = ``cache_read_input_tokens``.
+  cache_creation_input_tokens``; cached = ``cache_read_input_tokens``;
+  cache writes = ``cache_creation_input_tokens`` (the 1-hour part from
+  ``cache_creation.ephemeral_1h_input_tokens``), each billed at its price.
 """
 
 from __future__ import annotations

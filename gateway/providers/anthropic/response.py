@@ -43,12 +43,16 @@ def usage_from(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return Usage()
     cache_read = _int(raw.get("cache_read_input_tokens"))
+    cache_write = _int(raw.get("cache_creation_input_tokens"))
+    # ``cache_creation`` splits the writes by lifetime (absent: all 5-minute).
+    lifetimes = raw.get("cache_creation")
+    write_1h = _int(lifetimes.get("ephemeral_1h_input_tokens")) if isinstance(lifetimes, dict) else 0
     details = raw.get("output_tokens_details")
     return Usage(
-        input_tokens=_int(raw.get("input_tokens"))
-        + cache_read
-        + _int(raw.get("cache_creation_input_tokens")),
+        input_tokens=_int(raw.get("input_tokens")) + cache_read + cache_write,
         cached_input_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=min(write_1h, cache_write),
         output_tokens=_int(raw.get("output_tokens")),
         reasoning_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         web_search_calls=_int((raw.get("server_tool_use") or {}).get("web_search_requests")),
