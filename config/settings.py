@@ -274,6 +274,9 @@ FIREWALL_TTL = env_float("FIREWALL_TTL", 5.0)
 # stream: streams are scanned in bounded windows); the rest passes unscanned
 # and the call is flagged ``firewall_scan_truncated``.
 FIREWALL_MAX_SCAN_CHARS = env_int("FIREWALL_MAX_SCAN_CHARS", 2_000_000)
+# A request body larger than this (bytes) is scanned on a worker thread, so a
+# big prompt does not hold the event loop that other calls share.
+FIREWALL_THREAD_SCAN_BYTES = env_int("FIREWALL_THREAD_SCAN_BYTES", 32_768)
 
 # Request log writer: rows are buffered and written in batches off the hot path.
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)
