@@ -1,16 +1,12 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from config.health import healthz, readyz
 from gateway import urls as gateway_urls
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("healthz", healthz),
+    path("readyz", readyz),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),

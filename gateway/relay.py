@@ -22,7 +22,7 @@ from firewall import hooks as firewall
 from gateway.canonical import Dialect, Event, StreamError, Usage, UsageEvent
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError
-from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout
+from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, UpstreamTooLarge
 from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers.base import UpstreamRequest
@@ -101,6 +101,13 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
             provider=ctx.provider,
             code="upstream_timeout",
             retryable=True,
+        ) from None
+    except UpstreamTooLarge as exc:
+        raise GatewayError(
+            ErrorType.UPSTREAM,
+            f"Upstream provider '{ctx.provider}': {exc}.",
+            provider=ctx.provider,
+            code="upstream_response_too_large",
         ) from None
     except UpstreamFailure:
         raise GatewayError(
