@@ -7,6 +7,7 @@ All amounts are integer units (1 unit = 1/10,000 USD; see ``billing.money``).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -47,7 +48,9 @@ class CreditAccount(models.Model):
     """A workspace's money. ``balance_units`` is a cached column that always
     equals the sum of the workspace's ledger; ``reserved_units`` is the credit
     server processes have leased for calls in flight (``CreditLease``, ``billing.book``).
-    Available = balance - reserved, never below zero."""
+    Available = balance - reserved: never below zero, except after a Stripe
+    refund or dispute took back credit that was already spent or leased (then
+    every call that needs credit is refused until a top-up covers the gap)."""
 
     workspace = models.OneToOneField(
         "accounts.Workspace", primary_key=True, on_delete=models.CASCADE, related_name="credit_account"
@@ -64,10 +67,6 @@ class CreditAccount(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(reserved_units__gte=0), name="reserved_not_negative"),
-            models.CheckConstraint(
-                condition=models.Q(balance_units__gte=models.F("reserved_units")),
-                name="available_not_negative",
-            ),
             models.CheckConstraint(condition=models.Q(markup__gte=0), name="markup_not_negative"),
         ]
 
@@ -85,6 +84,10 @@ class EntryKind(models.TextChoices):
     CHARGE = "charge", "Charge"
     REFUND = "refund", "Refund"
     ADJUSTMENT = "adjustment", "Adjustment"
+    # A Stripe refund or dispute taking a top-up back (negative), or a won
+    # dispute giving it back (positive). The only entry that may take the
+    # balance below zero.
+    REVERSAL = "reversal", "Stripe reversal"
 
 
 class AppendOnlyError(Exception):
@@ -124,12 +127,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_units:+d} ({self.workspace_id})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("Ledger entries are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Ledger entries are append-only.")
 
 
@@ -205,6 +208,26 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.type})"
+
+
+class StripePayment(models.Model):
+    """A paid top-up, by its PaymentIntent: what refunds and disputes of that
+    payment may take back (never more than was credited, in total)."""
+
+    payment_intent = models.CharField(max_length=100, unique=True)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.PROTECT, related_name="+")
+    checkout_session = models.CharField(max_length=100, blank=True)
+    credited_units = models.BigIntegerField()
+    refunded_units = models.BigIntegerField(default=0)
+    disputed_units = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.payment_intent} ({self.workspace_id})"
+
+    @property
+    def remaining_units(self) -> int:
+        return self.credited_units - self.refunded_units - self.disputed_units
 
 
 class IdempotencyStatus(models.TextChoices):

@@ -28,25 +28,59 @@ _ONE = Decimal(1)
 
 @dataclass(frozen=True, slots=True)
 class PriceSheet:
-    """USD prices: tokens per million, images and web searches per call."""
+    """USD prices: tokens per million, images and web searches per call.
+
+    ``cached_input`` is what a cache hit costs (OpenAI's and Gemini's cached
+    input, Anthropic's cache read). A cache-write price of 0 means "as input"
+    (OpenAI and Gemini charge nothing extra to write their caches), a reasoning
+    price of 0 "as output" (what every provider does today)."""
 
     input: Decimal = Decimal(0)
     cached_input: Decimal = Decimal(0)
     output: Decimal = Decimal(0)
     image: Decimal = Decimal(0)
     web_search: Decimal = Decimal(0)
+    cache_write_5m: Decimal = Decimal(0)
+    cache_write_1h: Decimal = Decimal(0)
+    reasoning: Decimal = Decimal(0)
+
+    @property
+    def cache_write_5m_or_input(self) -> Decimal:
+        return self.cache_write_5m or self.input
+
+    @property
+    def cache_write_1h_or_input(self) -> Decimal:
+        return self.cache_write_1h or self.input
+
+    @property
+    def reasoning_or_output(self) -> Decimal:
+        return self.reasoning or self.output
+
+    @property
+    def highest_input(self) -> Decimal:
+        """What an input token can cost at most (a reservation's worst case)."""
+        return max(self.input, self.cache_write_5m, self.cache_write_1h, self.cached_input)
+
+    @property
+    def highest_output(self) -> Decimal:
+        return max(self.output, self.reasoning)
 
 
 @dataclass(frozen=True, slots=True)
 class Metered:
-    """What a call consumed. ``cached_input_tokens`` is part of ``input_tokens``;
-    reasoning tokens are part of ``output_tokens`` and billed as output."""
+    """What a call consumed. ``cached_input_tokens`` (cache hits) and
+    ``cache_write_tokens`` (written to a cache, of which
+    ``cache_write_1h_tokens`` for an hour, the rest for 5 minutes) are parts of
+    ``input_tokens``; ``reasoning_tokens`` is part of ``output_tokens``."""
 
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
     images: int = 0
     web_search_calls: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +94,42 @@ class Cost:
         return units_to_usd(self.charged_units)
 
 
+def _part(value: int, whole: int) -> int:
+    return min(max(value, 0), whole)
+
+
 def true_cost_usd(metered: Metered, prices: PriceSheet) -> Decimal:
-    cached = min(max(metered.cached_input_tokens, 0), max(metered.input_tokens, 0))
-    uncached = max(metered.input_tokens, 0) - cached
+    total_in = max(metered.input_tokens, 0)
+    cached = _part(metered.cached_input_tokens, total_in)
+    writes = _part(metered.cache_write_tokens, total_in - cached)
+    writes_1h = _part(metered.cache_write_1h_tokens, writes)
+    uncached = total_in - cached - writes
+    total_out = max(metered.output_tokens, 0)
+    reasoning = _part(metered.reasoning_tokens, total_out)
     with decimal.localcontext(_EXACT):
         per_million = (
             uncached * prices.input
             + cached * prices.cached_input
-            + max(metered.output_tokens, 0) * prices.output
+            + (writes - writes_1h) * prices.cache_write_5m_or_input
+            + writes_1h * prices.cache_write_1h_or_input
+            + (total_out - reasoning) * prices.output
+            + reasoning * prices.reasoning_or_output
         )
         per_call = (
             max(metered.images, 0) * prices.image + max(metered.web_search_calls, 0) * prices.web_search
         )
         return per_million / TOKENS_PER_PRICE + per_call
+
+
+def worst_case_sheet(prices: PriceSheet) -> PriceSheet:
+    """Prices under which every input token and every output token costs the
+    most it can (a reservation does not know yet what will be cached or reasoned)."""
+    return PriceSheet(
+        input=prices.highest_input,
+        output=prices.highest_output,
+        image=prices.image,
+        web_search=prices.web_search,
+    )
 
 
 def usd_to_units_ceil(usd: Decimal) -> int:

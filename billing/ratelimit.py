@@ -209,12 +209,14 @@ async def acquire(
     window = int(now // WINDOW_SECONDS)
     reset = max(int(WINDOW_SECONDS - now % WINDOW_SECONDS), 1)
     keys = _keys(key_id, workspace_id, window)
-    result = await _admit_shared(keys, rpm, tpm, concurrency, tokens) if link.usable() else None
-    local = result is None
-    if local:
+    shared = await _admit_shared(keys, rpm, tpm, concurrency, tokens) if link.usable() else None
+    local = shared is None
+    if shared is None:
         if _use_redis():
             link.fallbacks["ratelimit"] += 1
         result = local_counters.admit(keys, rpm, tpm, concurrency, tokens)
+    else:
+        result = shared
     refused, reqs, toks, _inflight = result
     headers: dict[str, str] = {}
     if rpm:

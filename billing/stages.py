@@ -31,7 +31,7 @@ from django.conf import settings
 from billing import ratelimit
 from billing.book import Hold, SpendCap, book
 from billing.errors import BillingError, BillingErrorCode
-from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number
+from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number, worst_case_sheet
 from gateway.canonical import (
     CanonicalRequest,
     Event,
@@ -70,7 +70,6 @@ class CallBilling:
     output_chars: int = 0  # text streamed on the translation path
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
-    final_event_pending: bool = False  # a StreamEncoder is building the final usage event
     cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
 
 
@@ -113,7 +112,16 @@ def max_output_tokens(req: CanonicalRequest, model: ModelInfo) -> int:
 
 def prices_of(model: ModelInfo) -> PriceSheet:
     p = model.prices
-    return PriceSheet(p.input, p.cached_input, p.output, p.image, p.web_search)
+    return PriceSheet(
+        input=p.input,
+        cached_input=p.cached_input,
+        output=p.output,
+        image=p.image,
+        web_search=p.web_search,
+        cache_write_5m=p.cache_write_5m,
+        cache_write_1h=p.cache_write_1h,
+        reasoning=p.reasoning,
+    )
 
 
 def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: int, markup: Decimal) -> int:
@@ -124,7 +132,7 @@ def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: in
         web_search_calls=sum(isinstance(t, WebSearchTool) for t in req.tools),
         images=sum(isinstance(t, ImageGenerationTool) for t in req.tools) * n,
     )
-    return cost_of(metered, prices_of(model), markup=markup).charged_units
+    return cost_of(metered, worst_case_sheet(prices_of(model)), markup=markup).charged_units
 
 
 # ----------------------------------------------------------------- limit
@@ -238,7 +246,10 @@ def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
             Metered(
                 input_tokens=usage.input_tokens,
                 cached_input_tokens=usage.cached_input_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_write_1h_tokens=usage.cache_write_1h_tokens,
                 output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
                 images=usage.images,
                 web_search_calls=usage.web_search_calls,
             ),
@@ -298,59 +309,6 @@ def response_headers(ctx: CallContext) -> dict[str, str]:
         if cost is not None:
             headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
     return headers
-
-
-def splice_usage(body: bytes, fields: dict[str, Any]) -> bytes:
-    """Add fields to the top-level ``usage`` object of a JSON body without
-    re-encoding it. The last ``"usage": {`` is the top-level one in OpenAI's
-    answers (it follows ``choices`` / ``output``; string contents can't hold
-    an unescaped quote)."""
-    if not fields:
-        return body
-    at = body.rfind(b'"usage"')
-    while at >= 0:
-        rest = body[at + 7 :].lstrip()
-        if rest.startswith(b":") and rest[1:].lstrip().startswith(b"{"):
-            brace = body.index(b"{", at)
-            inner = body[brace + 1 :].lstrip()
-            sep = b"" if inner.startswith(b"}") else b","
-            return body[: brace + 1] + msgspec.json.encode(fields)[1:-1] + sep + inner
-        at = body.rfind(b'"usage"', 0, at)
-    return body
-
-
-def mark_final_event(ctx: CallContext) -> None:
-    """Called from a StreamEncoder's ``finalize``: the bytes it returns next
-    carry the final usage object."""
-    if ctx.billing is not None:
-        ctx.billing.final_event_pending = True
-
-
-def metered(ctx: CallContext, rewrite: Callable[[Any], bytes | None]) -> Callable[[Any], bytes | None]:
-    """Wrap a pass-through stream rewriter: count delta events (the estimate if
-    the stream is cut) and put ``usage.cost`` into the final usage event."""
-
-    def rewrite_metered(ev: Any) -> bytes | None:
-        ctx.output_events += b'delta"' in ev.raw
-        out = rewrite(ev)
-        return splice_final_usage(ctx, out) if out else out
-
-    return rewrite_metered
-
-
-def splice_final_usage(ctx: CallContext, out: bytes) -> bytes:
-    """``usage.cost`` into the final usage event of a translated stream, once."""
-    state: CallBilling | None = ctx.billing
-    if state is None or not state.final_event_pending or not out:
-        return out
-    state.final_event_pending = False
-    return splice_usage(out, usage_extras(ctx))
-
-
-def add_usage_fields(ctx: CallContext, usage: Any) -> None:
-    """Decoded-dict variant of ``splice_usage`` (stream events)."""
-    if isinstance(usage, dict):
-        usage.update(usage_extras(ctx))
 
 
 # ---------------------------------------------------------------- settle

@@ -55,12 +55,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "accounts",
     "billing",
     "routing_rules",
     "firewall",
     "files",
     "gateway",
+    "console",
 ]
 
 # Console and admin only. The /v1 surface is served by a handler with no
@@ -68,12 +73,16 @@ INSTALLED_APPS = [
 # natively async costs a thread hop per request.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (console, admin) straight from the app: no CDN, no separate server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -89,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context.console",
             ],
         },
     },
@@ -104,7 +114,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "junction.sqlite3",
+            "NAME": str(DATA_DIR / "junction.sqlite3"),
             # WAL: readers never block the writer, and a commit needs no fsync
             # (synchronous=NORMAL; durable at checkpoints). Laptop-grade.
             "OPTIONS": {
@@ -169,7 +179,24 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves what `collectstatic` gathered into STATIC_ROOT (make run and
+# the Dockerfile run it), compressed and under content-hashed names cached
+# forever. STATIC_FROM_FINDERS=1 serves straight from the apps' folders instead
+# (no collectstatic; what tests do).
+STATIC_FROM_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
+WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if STATIC_FROM_FINDERS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/console/"
 MEDIA_ROOT = DATA_DIR / "media"
 
 REST_FRAMEWORK = {
@@ -181,7 +208,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Junction management API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Junction management API",
+    "VERSION": "1",
+    "DESCRIPTION": "Workspace management: keys, routing rules, firewall, request logs, usage, billing.",
+    "PREPROCESSING_HOOKS": ["config.api_docs.drop_unslashed_twins"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "KeyScopeEnum": "accounts.models.KeyScope",
+        "FirewallScopeEnum": "firewall.api._SCOPES",
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -315,3 +352,64 @@ PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
+
+# ----------------------------------------------------------------- console
+# Accounts (django-allauth): email + password, email confirmation, TOTP 2FA.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# "mandatory": no console until the address is confirmed (the link is printed by
+# the console email backend unless EMAIL_HOST is set).
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_SESSION_REMEMBER = None
+# Per IP and per account (the cache holds the counters: Redis when REDIS_URL is set).
+ACCOUNT_RATE_LIMITS = {
+    "login": env("RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": env("RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "signup": env("RATE_LIMIT_SIGNUP", "10/m/ip"),
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Junction")
+
+# Email: printed to the console unless an SMTP server is configured.
+EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Junction <no-reply@localhost>")
+
+# HTTPS-only cookies and redirects: set DJANGO_SECURE=1 behind TLS (production).
+# Off by default so `make run` works over plain http://127.0.0.1.
+DJANGO_SECURE = env_bool("DJANGO_SECURE", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = DJANGO_SECURE
+CSRF_COOKIE_SECURE = DJANGO_SECURE
+SECURE_SSL_REDIRECT = DJANGO_SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if DJANGO_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_SECURE
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# The load balancer terminates TLS and says so in X-Forwarded-Proto.
+if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

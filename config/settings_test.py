@@ -38,3 +38,11 @@ if REDIS_URL:  # noqa: F405
     os.environ.setdefault("JUNCTION_TEST_CACHE_PREFIX", f"junction-test-{os.getpid()}")
     CACHES["default"]["KEY_PREFIX"] = os.environ["JUNCTION_TEST_CACHE_PREFIX"]  # noqa: F405
     CACHE_KEY_PREFIX = os.environ["JUNCTION_TEST_CACHE_PREFIX"]
+
+# Static files straight from the apps' folders: no collectstatic before tests.
+STATIC_FROM_FINDERS = True
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# Sign-up and login limits stay on, loose enough for a test run's many sign-ups.
+ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "signup": "200/m/ip", "login": "200/m/ip"}  # noqa: F405

@@ -40,7 +40,8 @@ class RuleInput(serializers.Serializer):
     detector = serializers.ChoiceField(choices=_DETECTORS, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=_SCOPES), min_length=1)
     action = serializers.ChoiceField(choices=_ACTIONS)
-    label = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+    label = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")  # type: ignore[assignment]
 
 
 class RuleOutput(serializers.ModelSerializer):

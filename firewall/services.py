@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
@@ -23,7 +23,7 @@ from firewall.runtime import bump_version
 @dataclass(frozen=True, slots=True)
 class Actor:
     label: str  # "alice@example.com" or "api-key:jk_ab12"
-    user: AbstractBaseUser | None = None
+    user: User | None = None
 
 
 @dataclass(slots=True)

@@ -208,11 +208,13 @@ class FinishReason(StrEnum):
 @dataclass(slots=True)
 class Usage:
     input_tokens: int = 0
-    cached_input_tokens: int = 0  # part of input_tokens
+    cached_input_tokens: int = 0  # part of input_tokens: read from a cache
     output_tokens: int = 0
     reasoning_tokens: int = 0  # part of output_tokens
     web_search_calls: int = 0
     images: int = 0
+    cache_write_tokens: int = 0  # part of input_tokens: written to a cache (Anthropic)
+    cache_write_1h_tokens: int = 0  # part of cache_write_tokens: for an hour, not 5 minutes
 
     @property
     def total_tokens(self) -> int:

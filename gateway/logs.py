@@ -29,6 +29,7 @@ from django.db.models import AutoField, JSONField
 from django.db.models.constants import OnConflict
 
 from gateway.bulkcopy import copy_rows
+from gateway.live_feed import live_feed
 
 logger = logging.getLogger("junction.logs")
 
@@ -169,6 +170,7 @@ class RequestLogWriter:
         for attempt in range(3):
             try:
                 insert_rows(rows)
+                live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
                 break
             except Exception:
                 logger.exception("writing %d request log rows failed (attempt %d)", len(rows), attempt + 1)

@@ -1,3 +1,9 @@
 """WebSocket routes (Channels)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from gateway.consumers import LogTailConsumer
+
+websocket_urlpatterns = [
+    path("ws/console/logs/", LogTailConsumer.as_asgi()),
+]

@@ -15,19 +15,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
-from gateway.catalog.snapshot import load_catalog
-from gateway.dialects import chat, responses
-from gateway.errors import GatewayError
 from gateway.models import Provider
 from routing_rules import selectors, services
 from routing_rules.models import MatchMode, ProviderKey, RoutingRule
-from routing_rules.router import RuleFormatError, label
-from routing_rules.stage import byok_header, byok_keys, decide
+from routing_rules.preview import PreviewInputError, routing_preview
+from routing_rules.router import RuleFormatError
+from routing_rules.schema import ActionField, ConditionsField
 
 # ------------------------------------------------------------------ rules
 
 
 class RoutingRuleOutput(serializers.ModelSerializer):
+    conditions = ConditionsField(read_only=True)
+    action = ActionField(read_only=True)
+
     class Meta:
         model = RoutingRule
         fields = [
@@ -50,8 +51,8 @@ class RoutingRuleInput(serializers.Serializer):
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
     enabled = serializers.BooleanField(required=False, default=True)
     match = serializers.ChoiceField(choices=MatchMode.values, required=False, default=MatchMode.ALL)
-    conditions = serializers.JSONField(required=False, default=list)
-    action = serializers.JSONField()
+    conditions = ConditionsField(required=False, default=list)
+    action = ActionField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: RoutingRule | None = self.context.get("instance")
@@ -198,76 +199,18 @@ class RoutingPreviewView(APIView):
         data = self.RoutingPreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        dialect = chat if params["endpoint"] == "chat.completions" else responses
-        workspace_id = request.workspace.pk
         try:
-            creq = dialect.decode(params["request"], {})
-        except GatewayError as err:
-            raise ValidationError({"request": [err.message]}) from None
-        catalog = load_catalog()
-        byok_headers = {byok_header(slug): "preview" for slug in params["byok_providers"]}
-        # Which providers have stored keys matters, not the secrets: nothing is decrypted here.
-        stored = {
-            row.provider: (selectors.StoredKey(row.pk, "", row.hint),)
-            for row in selectors.provider_key_list(workspace_id=workspace_id).filter(enabled=True)
-        }
-        out: dict[str, Any] = {
-            "model": None,
-            "routing_mode": None,
-            "rule_id": None,
-            "candidates": [],
-            "error": None,
-        }
-        try:
-            routed = decide(
-                creq,
-                catalog,
-                rules=selectors.compiled_rules_load(workspace_id),
-                stored=stored,
-                byok=byok_keys(byok_headers, catalog),
+            preview = routing_preview(
+                workspace_id=request.workspace.pk,
+                body=params["request"],
+                endpoint=params["endpoint"],
                 api_key_prefix=params["api_key_prefix"],
+                byok_providers=params["byok_providers"],
                 roll=params["roll"],
-                explain=True,
             )
-        except GatewayError as err:
-            out.update(
-                outcome="blocked" if err.code == "request_blocked" else "error",
-                header=err.headers.get("x-junction-route", ""),
-                rule_trace=err.rule_trace or [],
-                trace=[],
-                error={
-                    "type": str(err.type),
-                    "message": err.message,
-                    "code": err.code,
-                    "http_status": err.status,
-                },
-            )
-            return Response(PreviewOutput(out).data)
-        decision = routed.decision
-        scores = decision.scores
-        out.update(
-            outcome="routed",
-            model=decision.model.model_id if decision.model else None,
-            routing_mode=decision.mode,
-            rule_id=decision.rule_id,
-            header=decision.header,
-            rule_trace=decision.rule_trace,
-            trace=decision.trace,
-            candidates=[
-                {
-                    "deployment_id": a.deployment.id,
-                    "deployment": label(a.deployment),
-                    "provider": a.deployment.provider.slug,
-                    "model": a.deployment.model.model_id,
-                    "upstream_model": a.deployment.upstream_model,
-                    "key_source": str(a.key_source),
-                    "score": scores.get(a.deployment.id, {}).get("score"),
-                    "scores": scores.get(a.deployment.id),
-                }
-                for a in routed.attempts
-            ],
-        )
-        return Response(PreviewOutput(out).data)
+        except PreviewInputError as exc:
+            raise ValidationError({"request": [str(exc)]}) from None
+        return Response(PreviewOutput(preview).data)
 
 
 # ------------------------------------------------------------ provider keys
@@ -292,7 +235,8 @@ class ProviderKeyListView(APIView):
     class ProviderKeyCreateInput(serializers.Serializer):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")  # type: ignore[assignment]
         position = serializers.IntegerField(
             min_value=0, max_value=100, required=False, allow_null=True, default=None
         )
@@ -327,7 +271,8 @@ class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
     class ProviderKeyUpdateInput(serializers.Serializer):
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)
         enabled = serializers.BooleanField(required=False)
 

@@ -141,6 +141,24 @@ def provider_key_update(
     return key
 
 
+@transaction.atomic
+def provider_key_make_primary(*, key: ProviderKey) -> ProviderKey:
+    """Put ``key`` first among its workspace's keys for that provider; the
+    others keep their order after it, as fallbacks."""
+    keys = list(
+        ProviderKey.objects.select_for_update()
+        .filter(workspace_id=key.workspace_id, provider=key.provider)
+        .order_by("position", "id")
+    )
+    ordered = [k for k in keys if k.pk == key.pk] + [k for k in keys if k.pk != key.pk]
+    for position, row in enumerate(ordered):
+        row.position = position
+    ProviderKey.objects.bulk_update(ordered, ["position"])
+    keys_cache.invalidate(key.workspace_id)
+    key.position = 0
+    return key
+
+
 def provider_key_delete(*, key: ProviderKey) -> None:
     workspace_id = key.workspace_id
     key.delete()

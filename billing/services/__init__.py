@@ -4,7 +4,7 @@
 ``leases``: credit leased to server processes (``billing.book`` holds calls against it) and
   their calls' charges, written in batches.
 ``plans``: plan assignment and the monthly grant.
-``payments``: Stripe Checkout and webhooks.
+``payments``: Stripe Checkout and webhooks; ``reversals``: Stripe refunds and disputes.
 """
 
 from billing.services.leases import charges_post, lease_borrow, lease_return, leases_expire
@@ -13,6 +13,7 @@ from billing.services.ledger import (
     credits_adjust,
     credits_grant,
     credits_refund,
+    credits_reverse,
     credits_topup,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "credits_adjust",
     "credits_grant",
     "credits_refund",
+    "credits_reverse",
     "credits_topup",
     "lease_borrow",
     "lease_return",

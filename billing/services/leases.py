@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from billing.models import CreditAccount, CreditLease, EntryKind, KeySpend, LedgerEntry, SpendPeriod
@@ -81,19 +81,20 @@ class Charge:
 
 def _capacity(ref: PoolRef) -> int:
     """What the pool has free, with its row locked until the transaction ends."""
-    if ref.is_key:
+    if ref.api_key_id is not None:  # is_key, spelled so that mypy sees an int
         KeySpend.objects.bulk_create(
             [KeySpend(api_key_id=ref.api_key_id, period_key=ref.period_key)], ignore_conflicts=True
         )
-        rows = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
-        row = rows.select_for_update().values("spent_units", "reserved_units").get()
+        spend = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
+        row = spend.select_for_update().values("spent_units", "reserved_units").get()
         return ref.limit_units - row["spent_units"] - row["reserved_units"]
-    rows = CreditAccount.objects.filter(workspace_id=ref.workspace_id)
-    found = rows.select_for_update().values("balance_units", "reserved_units").first()
+    account = CreditAccount.objects.filter(workspace_id=ref.workspace_id)
+    found = account.select_for_update().values("balance_units", "reserved_units").first()
     return 0 if found is None else found["balance_units"] - found["reserved_units"]
 
 
 def _reserve(ref: PoolRef, delta: int) -> int:
+    rows: QuerySet[KeySpend] | QuerySet[CreditAccount]
     if ref.is_key:
         rows = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
     else:
@@ -257,7 +258,7 @@ def _lock_pools(charges: list[Charge]) -> None:
         .values("pk")
     )
     spends = {(c.key_pool.api_key_id, c.key_pool.period_key) for c in charges if c.key_pool is not None}
-    for api_key_id, period_key in sorted(spends):  # type: ignore[type-var]
+    for api_key_id, period_key in sorted(spends):
         list(
             KeySpend.objects.select_for_update()
             .filter(api_key_id=api_key_id, period_key=period_key)

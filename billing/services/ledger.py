@@ -3,7 +3,7 @@ conditional UPDATE of the cached balance, in one transaction."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -28,8 +28,9 @@ def _post(
     idempotency_key: str | None = None,
     request_id: str = "",
     stripe_object_id: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     reason: str = "",
+    may_overdraw: bool = False,
 ) -> LedgerEntry | None:
     """Book one entry and move the balance by its amount. Returns None when an
     entry with the same ``idempotency_key`` already exists (nothing changes).
@@ -52,7 +53,7 @@ def _post(
             return None
         raise
     accounts = CreditAccount.objects.filter(workspace_id=workspace_id)
-    if amount_units < 0:
+    if amount_units < 0 and not may_overdraw:
         # Taking money out may never touch what calls in flight have reserved.
         accounts = accounts.filter(balance_units__gte=F("reserved_units") - amount_units)
     if accounts.update(balance_units=F("balance_units") + amount_units) != 1:
@@ -70,7 +71,7 @@ def credits_grant(
     units: int,
     reason: str,
     idempotency_key: str | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> LedgerEntry | None:
     """Free credits: a plan's monthly grant, a welcome grant, an operator's gift."""
     if units <= 0:
@@ -104,7 +105,7 @@ def credits_topup(
 
 @transaction.atomic
 def credits_refund(
-    *, workspace_id: int, request_id: str, units: int, reason: str, created_by: AbstractBaseUser | None = None
+    *, workspace_id: int, request_id: str, units: int, reason: str, created_by: User | None = None
 ) -> LedgerEntry | None:
     """Give back (part of) what one request was charged; at most once per request."""
     charge = LedgerEntry.objects.filter(
@@ -129,9 +130,27 @@ def credits_refund(
 
 
 @transaction.atomic
-def credits_adjust(
-    *, workspace_id: int, units: int, reason: str, created_by: AbstractBaseUser | None
-) -> LedgerEntry:
+def credits_reverse(
+    *, workspace_id: int, units: int, stripe_object_id: str, idempotency_key: str, reason: str
+) -> LedgerEntry | None:
+    """Stripe took money back (a refund or a dispute: ``units`` < 0) or returned
+    it (a won dispute: ``units`` > 0). Taking back may go below zero: credit
+    already spent is owed, and calls are refused until a top-up covers it."""
+    if units == 0:
+        raise BillingError(BillingErrorCode.INVALID_AMOUNT, "A reversal must not be zero.")
+    return _post(
+        workspace_id=workspace_id,
+        kind=EntryKind.REVERSAL,
+        amount_units=units,
+        idempotency_key=idempotency_key,
+        stripe_object_id=stripe_object_id,
+        reason=reason,
+        may_overdraw=True,
+    )
+
+
+@transaction.atomic
+def credits_adjust(*, workspace_id: int, units: int, reason: str, created_by: User | None) -> LedgerEntry:
     """An operator's correction, either sign. Who and why are required."""
     if units == 0:
         raise BillingError(BillingErrorCode.INVALID_AMOUNT, "An adjustment must not be zero.")

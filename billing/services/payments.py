@@ -5,6 +5,7 @@ Every event is recorded (``StripeEvent``) in the same transaction as its
 effect, so a replay changes nothing; each effect is also keyed by its Stripe
 object (a top-up by its Checkout Session, a grant by workspace, plan and
 month), so two different events about the same payment credit it once.
+Refunds and disputes of top-ups take the credit back (``reversals``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from billing.errors import BillingError, BillingErrorCode
 from billing.models import CreditAccount, Plan, PlanStatus, StripeEvent
 from billing.services.ledger import credit_account_get_or_create, credits_topup
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
+from billing.services.reversals import (
+    UNITS_PER_CENT,
+    charge_refunded,
+    dispute_closed,
+    dispute_created,
+    stripe_payment_record,
+)
 
 logger = logging.getLogger("junction.billing.stripe")
 
@@ -133,6 +141,12 @@ def _apply(kind: str, obj: dict[str, Any], event: dict[str, Any]) -> str:
         return _subscription_updated(obj)
     if kind == "customer.subscription.deleted":
         return _subscription_deleted(obj)
+    if kind == "charge.refunded":
+        return charge_refunded(charge=obj, event_id=str(event["id"]))
+    if kind == "charge.dispute.created":
+        return dispute_created(dispute=obj)
+    if kind == "charge.dispute.closed":
+        return dispute_closed(dispute=obj)
     return "ignored"
 
 
@@ -155,12 +169,21 @@ def _checkout_completed(session: dict[str, Any]) -> str:
         cents = session.get("amount_total")
         if not isinstance(cents, int) or cents <= 0:
             return "ignored: no amount"
+        units = cents * UNITS_PER_CENT  # the pack credits exactly what was paid
         entry = credits_topup(
             workspace_id=workspace_id,
-            units=cents * 100,  # 1 cent = 100 units; the pack credits exactly what was paid
+            units=units,
             stripe_object_id=str(session["id"]),
             reason=f"Stripe top-up ({metadata.get('pack', '')})",
         )
+        intent = session.get("payment_intent")
+        if entry and isinstance(intent, str) and intent:  # what a refund or dispute will name
+            stripe_payment_record(
+                workspace_id=workspace_id,
+                payment_intent=intent,
+                checkout_session=str(session["id"]),
+                credited_units=units,
+            )
         return "credited" if entry else "already credited"
     if metadata.get("kind") == SUBSCRIPTION and session.get("mode") == "subscription":
         plan_assign(

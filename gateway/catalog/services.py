@@ -17,6 +17,9 @@ PRICE_FIELDS = {
     "output": "output_price",
     "image": "image_price",
     "web_search": "web_search_price",
+    "cache_write_5m": "cache_write_5m_price",
+    "cache_write_1h": "cache_write_1h_price",
+    "reasoning": "reasoning_price",
 }
 
 

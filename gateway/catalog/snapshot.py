@@ -34,6 +34,9 @@ class Prices:
     output: Decimal = Decimal(0)
     image: Decimal = Decimal(0)
     web_search: Decimal = Decimal(0)
+    cache_write_5m: Decimal = Decimal(0)  # 0: as input
+    cache_write_1h: Decimal = Decimal(0)  # 0: as input
+    reasoning: Decimal = Decimal(0)  # 0: as output
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,14 @@ def load_catalog() -> Catalog:
             capabilities=frozenset(m.capabilities or ()),
             quality_tier=m.quality_tier,
             prices=Prices(
-                m.input_price, m.cached_input_price, m.output_price, m.image_price, m.web_search_price
+                input=m.input_price,
+                cached_input=m.cached_input_price,
+                output=m.output_price,
+                image=m.image_price,
+                web_search=m.web_search_price,
+                cache_write_5m=m.cache_write_5m_price,
+                cache_write_1h=m.cache_write_1h_price,
+                reasoning=m.reasoning_price,
             ),
             aliases=tuple(m.aliases or ()),
         )

@@ -23,6 +23,8 @@ ROUTE_HEADER = "x-junction-route"
 # Excluded deployments listed one by one in the trace (auto pools can be large).
 TRACE_EXCLUDED_LIMIT = 12
 NON_CHAT_CAPABILITIES = frozenset({"embeddings", "image_generation"})
+# What each kind of model is for, as a client would read it in an error.
+MODEL_KINDS = {"embeddings": "an embedding model", "image_generation": "an image model"}
 
 
 @dataclass(slots=True)
@@ -50,9 +52,14 @@ def label(d: DeploymentInfo) -> str:
 
 
 def split_provider_prefix(name: str, catalog: Catalog) -> tuple[str | None, str]:
-    """``anthropic:claude-sonnet-4-5`` -> ("anthropic", "claude-sonnet-4-5")."""
+    """``anthropic:claude-sonnet-4-5`` or ``anthropic/claude-sonnet-4-5`` (the
+    form other gateways write) -> ("anthropic", "claude-sonnet-4-5"). A catalog
+    id or alias that itself contains ``/`` keeps its meaning."""
     head, sep, tail = name.partition(":")
     if sep and head in catalog.providers:
+        return head, tail
+    head, sep, tail = name.partition("/")
+    if sep and head in catalog.providers and catalog.lookup(name) is None:
         return head, tail
     return None, name
 
@@ -75,7 +82,7 @@ def resolve(name: str, catalog: Catalog, *, needs: frozenset[str]) -> Resolved |
         if mode is None:
             raise GatewayError(
                 ErrorType.INVALID_REQUEST,
-                f"Unknown routing mode in '{name}': use auto:fast, auto:balance, auto:cost or auto:quality.",
+                f"Unknown routing mode in '{name}': use auto:latency, auto:balance, auto:cost or auto:quality.",
                 param="model",
                 code="invalid_routing_mode",
             )
@@ -84,6 +91,31 @@ def resolve(name: str, catalog: Catalog, *, needs: frozenset[str]) -> Resolved |
     if model is None:
         return None
     return Resolved((model,), provider, None, auto=False)
+
+
+def model_kind(model: ModelInfo) -> str:
+    """``embeddings``, ``image_generation`` or ``chat``: which endpoint the model answers."""
+    for kind in MODEL_KINDS:
+        if kind in model.capabilities:
+            return kind
+    return "chat"
+
+
+def wrong_endpoint(model: ModelInfo, needs: frozenset[str]) -> GatewayError | None:
+    """A 400 naming ``model`` when the model answers another endpoint than the
+    request's (an embedding model on chat completions, a chat model on embeddings)."""
+    wanted = "embeddings" if "embeddings" in needs else "chat"
+    kind = model_kind(model)
+    if kind == wanted:
+        return None
+    what = MODEL_KINDS.get(kind, "a chat model")
+    where = "/v1/embeddings" if wanted == "embeddings" else "a chat endpoint"
+    return GatewayError(
+        ErrorType.INVALID_REQUEST,
+        f"The model '{model.model_id}' is {what} and cannot be used on {where}.",
+        param="model",
+        code="model_not_supported",
+    )
 
 
 def auto_pool(catalog: Catalog, *, needs: frozenset[str]) -> tuple[ModelInfo, ...]:
@@ -139,7 +171,7 @@ def route(
         if request_mode is None:
             raise GatewayError(
                 ErrorType.INVALID_REQUEST,
-                f"Unknown router_mode '{request.router_mode}': use fast, latency, balance, cost or quality.",
+                f"Unknown router_mode '{request.router_mode}': use latency, balance, cost or quality.",
                 param="router_mode",
                 code="invalid_routing_mode",
             )
@@ -151,7 +183,7 @@ def route(
     if terminal is not None:
         decision.rule_id = terminal.id
     if terminal is not None and terminal.action.type is ActionType.BLOCK:
-        raise _error(
+        blocked = _error(
             decision,
             GatewayError(
                 ErrorType.ROUTING,
@@ -160,6 +192,9 @@ def route(
             ),
             f"{rule_summary}; candidates=none",
         )
+        # The caller learns which rule refused it, never the workspace's other rules.
+        blocked.rule_trace = [e for e in blocked.rule_trace or () if e.get("rule_id") == terminal.id]
+        raise blocked
 
     targets = _targets(request.model, terminal, outcome.fallbacks_rule, outcome.fallbacks, roll)
     seen: set[int] = set()
@@ -181,6 +216,13 @@ def route(
                 )
             step["skipped"] = "unknown model"
             continue
+        if not resolved.auto:
+            mismatch = wrong_endpoint(resolved.models[0], features.needs)
+            if mismatch is not None:
+                if target.source == "request":
+                    raise _error(decision, mismatch, f"{rule_summary}; candidates=none")
+                step["skipped"] = f"{model_kind(resolved.models[0])} model, not for this endpoint"
+                continue
         # ``auto:<mode>`` in the model string wins; then ``router_mode``; bare ``auto`` balances.
         mode = resolved.mode or request_mode or ("balance" if resolved.auto else None)
         if not resolved.auto:

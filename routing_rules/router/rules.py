@@ -129,7 +129,7 @@ def compile_condition(spec: Any, where: str) -> Condition:
     if not isinstance(spec, dict):
         raise RuleFormatError(f"{where}: expected an object.")
     try:
-        kind = ConditionType(spec.get("type"))
+        kind = ConditionType(spec.get("type", ""))
     except ValueError:
         allowed = ", ".join(t.value for t in ConditionType)
         raise RuleFormatError(f"{where}.type: expected one of {allowed}.") from None
@@ -141,30 +141,30 @@ def compile_condition(spec: Any, where: str) -> Condition:
     negate = spec.get("negate", False)
     if not isinstance(negate, bool):
         raise RuleFormatError(f"{where}.negate: expected a boolean.")
-    base = {"type": kind, "case_sensitive": case_sensitive, "negate": negate}
+    base = Condition(kind, case_sensitive=case_sensitive, negate=negate)
     if kind is ConditionType.TEXT_CONTAINS:
         value = _string(spec, "value", where, max_length=MAX_PATTERN_LENGTH)
-        return Condition(**base, value=value if case_sensitive else value.casefold())
+        return replace(base, value=value if case_sensitive else value.casefold())
     if kind in (ConditionType.TEXT_REGEX, ConditionType.MODEL_REGEX):
         pattern = _string(spec, "pattern", where, max_length=MAX_PATTERN_LENGTH)
-        return Condition(**base, value=pattern, regex=_regex(pattern, where, case_sensitive=case_sensitive))
+        return replace(base, value=pattern, regex=_regex(pattern, where, case_sensitive=case_sensitive))
     if kind is ConditionType.METADATA_EQUALS:
-        return Condition(
-            **base, key=_string(spec, "key", where, max_length=64), value=_string(spec, "value", where)
+        return replace(
+            base, key=_string(spec, "key", where, max_length=64), value=_string(spec, "value", where)
         )
     if kind in (ConditionType.MODE_EQUALS, ConditionType.MODEL_EQUALS):
-        return Condition(**base, value=_string(spec, "value", where, max_length=200))
+        return replace(base, value=_string(spec, "value", where, max_length=200))
     if kind is ConditionType.API_KEY_IN:
         values = spec.get("values")
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
             raise RuleFormatError(f"{where}.values: expected a non-empty list of API key prefixes.")
-        return Condition(**base, value=frozenset(values))
+        return replace(base, value=frozenset(values))
     if kind is ConditionType.INPUT_TOKENS_ABOVE:
-        value = spec.get("value")
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        threshold = spec.get("value")
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
             raise RuleFormatError(f"{where}.value: expected a non-negative integer.")
-        return Condition(**base, value=value)
-    return Condition(**base)  # has_tools / has_images / has_files
+        return replace(base, value=threshold)
+    return base  # has_tools / has_images / has_files
 
 
 def _targets(value: Any, where: str) -> tuple[str, ...]:
@@ -180,7 +180,7 @@ def compile_action(spec: Any) -> Action:
     if not isinstance(spec, dict):
         raise RuleFormatError(f"{where}: expected an object.")
     try:
-        kind = ActionType(spec.get("type"))
+        kind = ActionType(spec.get("type", ""))
     except ValueError:
         allowed = ", ".join(t.value for t in ActionType)
         raise RuleFormatError(f"{where}.type: expected one of {allowed}.") from None
@@ -282,7 +282,7 @@ def condition_holds(cond: Condition, features: RequestFeatures, texts: _Texts | 
 
 
 def normalize_mode(value: str | None) -> str | None:
-    """``auto:latency`` / ``latency`` / ``fast`` -> ``fast``; not a mode -> None."""
+    """``auto:latency`` / ``latency`` / ``fast`` -> ``latency``; not a mode -> None."""
     if not value:
         return None
     name = value.removeprefix("auto:") if value.startswith("auto:") else value
@@ -301,8 +301,9 @@ def request_mode(features: RequestFeatures) -> str | None:
     return "balance" if features.model == "auto" else None
 
 
-MODES = ("fast", "balance", "cost", "quality")
-MODE_ALIASES = {"latency": "fast", "balanced": "balance", "cheap": "cost"}
+MODES = ("latency", "balance", "cost", "quality")
+# ``fast`` was the first name of ``latency``; both are accepted, ``latency`` is reported.
+MODE_ALIASES = {"fast": "latency", "balanced": "balance", "cheap": "cost"}
 
 
 @dataclass(frozen=True, slots=True)

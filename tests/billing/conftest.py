@@ -12,7 +12,13 @@ from billing.services import credits_adjust, credits_grant
 from gateway.catalog.snapshot import invalidate_catalog
 from gateway.models import CatalogModel
 from tests.factories import MembershipFactory, UserFactory
-from tests.gateway.conftest import fake_anthropic, fake_anthropic_server  # noqa: F401 (fixtures used here)
+from tests.gateway.conftest import (  # noqa: F401 (fixtures used here)
+    claude,
+    fake_anthropic,
+    fake_anthropic_server,
+    fake_gemini,
+    fake_gemini_server,
+)
 
 
 def set_balance(workspace_id: int, units: int) -> None:
@@ -33,9 +39,17 @@ def balance(workspace_id: int) -> tuple[int, int]:
     return account.balance_units, account.reserved_units
 
 
-def set_prices(model_id: str, *, input: str, cached_input: str, output: str) -> None:
+def set_prices(model_id: str, *, input: str, cached_input: str, output: str, **more: str) -> None:
+    """Token prices per 1M; cache writes and reasoning (``cache_write_5m``,
+    ``cache_write_1h``, ``reasoning``) are 0 (as input / as output) unless given."""
+    extra = {
+        f"{k}_price": Decimal(more.get(k, "0")) for k in ("cache_write_5m", "cache_write_1h", "reasoning")
+    }
     CatalogModel.objects.filter(model_id=model_id).update(
-        input_price=Decimal(input), cached_input_price=Decimal(cached_input), output_price=Decimal(output)
+        input_price=Decimal(input),
+        cached_input_price=Decimal(cached_input),
+        output_price=Decimal(output),
+        **extra,
     )
     invalidate_catalog()
 

@@ -27,10 +27,16 @@ markups = st.decimals(min_value=0, max_value=10, places=4, allow_nan=False, allo
 
 def exact(metered: Metered, sheet: PriceSheet) -> Fraction:
     cached = min(metered.cached_input_tokens, metered.input_tokens)
+    writes = min(metered.cache_write_tokens, metered.input_tokens - cached)
+    writes_1h = min(metered.cache_write_1h_tokens, writes)
+    reasoning = min(metered.reasoning_tokens, metered.output_tokens)
     return (
-        Fraction(metered.input_tokens - cached) * Fraction(sheet.input) / 10**6
+        Fraction(metered.input_tokens - cached - writes) * Fraction(sheet.input) / 10**6
         + Fraction(cached) * Fraction(sheet.cached_input) / 10**6
-        + Fraction(metered.output_tokens) * Fraction(sheet.output) / 10**6
+        + Fraction(writes - writes_1h) * Fraction(sheet.cache_write_5m or sheet.input) / 10**6
+        + Fraction(writes_1h) * Fraction(sheet.cache_write_1h or sheet.input) / 10**6
+        + Fraction(metered.output_tokens - reasoning) * Fraction(sheet.output) / 10**6
+        + Fraction(reasoning) * Fraction(sheet.reasoning or sheet.output) / 10**6
         + metered.images * Fraction(sheet.image)
         + metered.web_search_calls * Fraction(sheet.web_search)
     )
@@ -39,18 +45,26 @@ def exact(metered: Metered, sheet: PriceSheet) -> Fraction:
 @st.composite
 def usage(draw) -> Metered:
     total = draw(tokens)
+    cached = draw(st.integers(min_value=0, max_value=total))
+    writes = draw(st.integers(min_value=0, max_value=total - cached))
+    output = draw(tokens)
     return Metered(
         input_tokens=total,
-        cached_input_tokens=draw(st.integers(min_value=0, max_value=total)),
-        output_tokens=draw(tokens),
+        cached_input_tokens=cached,
+        cache_write_tokens=writes,
+        cache_write_1h_tokens=draw(st.integers(min_value=0, max_value=writes)),
+        output_tokens=output,
+        reasoning_tokens=draw(st.integers(min_value=0, max_value=output)),
         images=draw(calls),
         web_search_calls=draw(calls),
     )
 
 
-@given(usage(), prices, prices, prices, prices, prices, markups)
-def test_charge_is_the_exact_cost_times_markup_rounded_up(m, p_in, p_cached, p_out, p_img, p_web, markup):
-    sheet = PriceSheet(p_in, p_cached, p_out, p_img, p_web)
+@given(usage(), prices, prices, prices, prices, prices, prices, prices, prices, markups)
+def test_charge_is_the_exact_cost_times_markup_rounded_up(
+    m, p_in, p_cached, p_out, p_img, p_web, p_w5, p_w1, p_reason, markup
+):
+    sheet = PriceSheet(p_in, p_cached, p_out, p_img, p_web, p_w5, p_w1, p_reason)
     cost = cost_of(m, sheet, markup=markup)
     true = exact(m, sheet)
     assert Fraction(cost.true_usd) == true  # nothing lost on the way

@@ -40,12 +40,14 @@ SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 class FakeAnthropic:
     split: int = 7
     reply: str = REPLY
+    usage: dict[str, Any] = field(default_factory=lambda: dict(USAGE))
     requests: list[Recorded] = field(default_factory=list)
 
     def reset(self) -> None:
         self.requests.clear()
         self.split = 7
         self.reply = REPLY
+        self.usage = dict(USAGE)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -80,7 +82,7 @@ class FakeAnthropic:
             "content": blocks,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": USAGE,
+            "usage": self.usage,
         }
         if not body.get("stream"):
             return await send_json(send, 200, message)
@@ -134,7 +136,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
-    start = {**message, "content": [], "stop_reason": None, "usage": {**USAGE, "output_tokens": 1}}
+    start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
     frames = [_event("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
@@ -173,7 +175,7 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-        "usage": {"output_tokens": USAGE["output_tokens"]},
+        "usage": {"output_tokens": message["usage"]["output_tokens"]},
     }
     frames.append(_event("message_delta", delta))
     frames.append(_event("message_stop", {"type": "message_stop"}))

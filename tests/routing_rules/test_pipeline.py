@@ -170,9 +170,9 @@ def test_router_mode_parameter_and_the_stream_usage_chunk(client, upstreams):
         extra_body={"router_mode": "fast"},
     )
     last = list(stream)[-1]
-    assert last.model_extra["routing_mode"] == "fast"
+    assert last.model_extra["routing_mode"] == "latency"  # ``fast`` is the old name of ``latency``
     (row,) = wait_for_logs()
-    assert row.extra["routing_mode"] == "fast"
+    assert row.extra["routing_mode"] == "latency"
 
 
 def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert_num_queries):

@@ -67,7 +67,7 @@ def test_unknown_model_is_404_model_not_found():
 )
 def test_auto_modes_score_the_whole_catalog(model):
     decision = route(chat_request(model), CAT, is_configured=everyone, explain=True)
-    expected = {"auto": "balance", "auto:latency": "fast"}.get(model, model.removeprefix("auto:"))
+    expected = {"auto": "balance", "auto:fast": "latency"}.get(model, model.removeprefix("auto:"))
     assert decision.mode == expected
     assert len({d.model.model_id for d in decision.candidates}) > 5
     # embeddings and image models never answer a chat request
@@ -136,13 +136,22 @@ def test_auto_pool_is_filtered_by_what_the_request_needs(body, need, excluded_mo
 
 
 def test_streaming_needs_streaming_capability():
-    req = chat_request("text-embedding-3-small", stream=True)
+    from dataclasses import replace
+
+    from gateway.catalog.snapshot import Catalog
+
+    model = replace(CAT.models["deepseek-reasoner"], capabilities=frozenset({"json_object"}))
+    deps = tuple(replace(d, model=model) for d in CAT.deployments["deepseek-reasoner"])
+    catalog = Catalog(
+        {**CAT.models, model.model_id: model}, CAT.aliases, CAT.providers, {model.model_id: deps}
+    )
+    req = chat_request("deepseek-reasoner", stream=True)
     with pytest.raises(GatewayError) as exc:
-        route(req, CAT, is_configured=everyone)
+        route(req, catalog, is_configured=everyone)
     assert exc.value.status == 422
     (target, _) = exc.value.rule_trace
     assert target["excluded"] == [
-        {"deployment": "openai/text-embedding-3-small", "reason": "model lacks streaming"}
+        {"deployment": "deepseek/deepseek-reasoner", "reason": "model lacks streaming"}
     ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -35,6 +36,7 @@ from gateway.canonical import (
     Usage,
     WebSearchTool,
 )
+from gateway.dialects.base import add_fields
 from gateway.reasoning_state import pack, unpack
 
 
@@ -51,7 +53,10 @@ def response_id(upstream_id: str) -> str:
 def usage_object(usage: Usage) -> dict[str, Any]:
     return {
         "input_tokens": usage.input_tokens,
-        "input_tokens_details": {"cached_tokens": usage.cached_input_tokens, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": usage.cached_input_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
@@ -233,7 +238,7 @@ def response_object(
     }
 
 
-def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
+def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
     status, incomplete, error = finish_status(resp.finish_reason)
     body = response_object(
         rid=response_id(resp.id),
@@ -246,5 +251,5 @@ def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
         incomplete_details=incomplete,
         error=error,
     )
-    body.update(extras)
+    add_fields(body, extras)
     return msgspec.json.encode(body)

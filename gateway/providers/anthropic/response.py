@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -32,8 +31,8 @@ from gateway.canonical import (
 )
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.anthropic.wire import FINISH_REASONS, JSON_TOOL, PROVIDER
-from gateway.providers.openai import classify
-from gateway.sse import LazyEvent, SSEEvent, SSEParser, encode_event
+from gateway.providers.errors import classify
+from gateway.sse import SSEParser
 
 
 def _int(value: Any) -> int:
@@ -44,12 +43,16 @@ def usage_from(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return Usage()
     cache_read = _int(raw.get("cache_read_input_tokens"))
+    cache_write = _int(raw.get("cache_creation_input_tokens"))
+    # ``cache_creation`` splits the writes by lifetime (absent: all 5-minute).
+    lifetimes = raw.get("cache_creation")
+    write_1h = _int(lifetimes.get("ephemeral_1h_input_tokens")) if isinstance(lifetimes, dict) else 0
     details = raw.get("output_tokens_details")
     return Usage(
-        input_tokens=_int(raw.get("input_tokens"))
-        + cache_read
-        + _int(raw.get("cache_creation_input_tokens")),
+        input_tokens=_int(raw.get("input_tokens")) + cache_read + cache_write,
         cached_input_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=min(write_1h, cache_write),
         output_tokens=_int(raw.get("output_tokens")),
         reasoning_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         web_search_calls=_int((raw.get("server_tool_use") or {}).get("web_search_requests")),
@@ -302,38 +305,3 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
         provider=provider,
         raw=raw,
     )
-
-
-# ----------------------------------------------------- same-wire pass-through
-
-
-def passthrough_rewriter(
-    on_usage: Callable[[Usage], dict[str, Any]],
-) -> Callable[[SSEEvent | LazyEvent], bytes | None]:
-    """Messages in, Anthropic out: events pass through byte for byte except
-    ``message_start`` (read for input usage) and ``message_delta`` (read for
-    the final usage; ``on_usage`` returns Junction's fields to merge into it).
-    Other events are never parsed: their name is checked on the raw bytes."""
-    start: dict[str, Any] = {}
-
-    def rewrite(ev: SSEEvent | LazyEvent) -> bytes | None:
-        head = ev.raw[:32]
-        if b"message_start" not in head and b"message_delta" not in head:
-            return ev.raw
-        if ev.event not in ("message_start", "message_delta"):
-            return ev.raw
-        try:
-            data = msgspec.json.decode(ev.data)
-        except msgspec.DecodeError:
-            return ev.raw
-        if not isinstance(data, dict):
-            return ev.raw
-        if ev.event == "message_start":
-            message = data.get("message")
-            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
-                start.update(message["usage"])
-            return ev.raw
-        data.update(on_usage(usage_from(merge_usage(start, data.get("usage")))))
-        return encode_event(msgspec.json.encode(data), event="message_delta")
-
-    return rewrite

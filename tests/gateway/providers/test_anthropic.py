@@ -398,7 +398,7 @@ EXPECTED_STREAM = [
     ToolCallDelta(index=0, arguments=' "San Francisc'),
     ToolCallDelta(index=0, arguments='o, CA"}'),
     ToolCallDone(index=0),
-    UsageEvent(Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89)),
+    UsageEvent(Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89, cache_write_tokens=10)),
     FinishEvent(FinishReason.TOOL_CALLS),
 ]
 
@@ -503,7 +503,9 @@ def test_passthrough_rewriter_keeps_bytes_and_merges_extras_at_any_split():
         delta = json.loads(out.split(b"event: message_delta\ndata: ")[1].split(b"\n\n")[0])
         assert delta["usage"] == {"output_tokens": 89}
         assert delta["x_request_id"] == "req_1" and delta["provider"] == "anthropic"
-        assert seen == [Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89)]
+        assert seen == [
+            Usage(input_tokens=582, cached_input_tokens=100, output_tokens=89, cache_write_tokens=10)
+        ]
 
 
 def test_reasoning_with_a_tool_turn_lacking_its_thinking_is_refused_up_front():

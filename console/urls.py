@@ -1,0 +1,51 @@
+"""The console, mounted at /console/ (namespace ``console``).
+
+Adding a page: write the view in its app's ``views.py`` (wrapped in a decorator
+from ``console.permissions``), add a ``path(...)`` here (or ``include(...)`` the
+app's own url module), and give its index the ``name`` its sidebar entry in
+``console/nav.py`` expects. See docs/console.md.
+"""
+
+from django.urls import path
+
+from accounts import key_views
+from accounts import views as account_views
+from console import views
+from gateway.catalog import views as catalog_views
+from routing_rules import provider_key_views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("switch/", views.switch_workspace, name="switch-workspace"),
+    path("no-workspace/", views.no_workspace, name="no-workspace"),
+    path("api-keys/", key_views.api_keys, name="api-keys"),
+    path("api-keys/new/", key_views.api_key_new, name="api-key-new"),
+    path("api-keys/<str:prefix>/revoke/", key_views.api_key_revoke_view, name="api-key-revoke"),
+    path("members/", account_views.members, name="members"),
+    path("members/invite/", account_views.member_invite, name="member-invite"),
+    path("members/<int:pk>/role/", account_views.member_role, name="member-role"),
+    path("members/<int:pk>/remove/", account_views.member_remove, name="member-remove"),
+    path(
+        "members/invitations/<int:pk>/revoke/",
+        account_views.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
+    path("settings/", account_views.workspace_settings, name="settings"),
+    path("models/", catalog_views.models_page, name="models"),
+    path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
+    path(
+        "provider-keys/<int:pk>/primary/",
+        provider_key_views.provider_key_primary,
+        name="provider-key-primary",
+    ),
+    path(
+        "provider-keys/<int:pk>/toggle/", provider_key_views.provider_key_toggle, name="provider-key-toggle"
+    ),
+    path(
+        "provider-keys/<int:pk>/delete/", provider_key_views.provider_key_remove, name="provider-key-delete"
+    ),
+    path("provider-keys/<int:pk>/test/", provider_key_views.provider_key_test, name="provider-key-test"),
+    # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
+]
