@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -214,6 +214,24 @@ def reserved_mismatches() -> list[ReservedMismatch]:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleLease:
+    lease_id: int
+    workspace_id: int
+    holder: str
+    amount_units: int
+    renewed_at: datetime
+
+
+def stale_leases(*, older_than: timedelta) -> list[StaleLease]:
+    """Leases not renewed for ``older_than``: their process is gone and no
+    running process has reclaimed them yet (credit held back from calls)."""
+    rows = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than).order_by("pk")
+    return [
+        StaleLease(row.pk, row.workspace_id, row.holder, row.amount_units, row.renewed_at) for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class CreditsSummary:
     balance: Balance
     key_spend: KeySpendNow
@@ -334,3 +352,40 @@ def ledger_page(*, workspace_id: int, before_id: int | None = None, limit: int =
     more = len(rows) > limit
     rows = rows[:limit]
     return LedgerPage(entries=rows, next_cursor=rows[-1].pk if more else None)
+
+
+# ----------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    plan: Plan
+    current: bool
+    for_sale: bool  # a paid plan Stripe can sell (it has a Stripe price)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePlan:
+    plan: Plan | None
+    status: str
+    subscribed: bool  # a Stripe subscription is running
+    choices: list[PlanChoice]
+
+
+def workspace_plan_detail(*, workspace_id: int) -> WorkspacePlan:
+    """The workspace's plan (the default one until another is assigned), and
+    every plan it could change to."""
+    account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    plans = list(Plan.objects.order_by("price_cents", "id"))
+    current = account.plan if account and account.plan_id else next((p for p in plans if p.is_default), None)
+    return WorkspacePlan(
+        plan=current,
+        status=account.plan_status if account else "active",
+        subscribed=bool(account and account.stripe_subscription_id),
+        choices=[
+            PlanChoice(
+                p, current is not None and p.pk == current.pk, bool(p.price_cents == 0 or p.stripe_price_id)
+            )
+            for p in plans
+        ],
+    )

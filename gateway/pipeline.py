@@ -68,6 +68,8 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    except RecursionError:  # the decoders bound depth far lower (gateway.dialects.validate.MAX_DEPTH)
+        raise invalid_request("The request body is nested too deeply.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.", code="invalid_json")
     return body
