@@ -75,7 +75,8 @@ class LedgerEntryOutput(serializers.ModelSerializer):
 
 class LedgerPageOutput(serializers.Serializer):
     object = serializers.CharField(default="list")
-    data = LedgerEntryOutput(many=True)
+    # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+    data = LedgerEntryOutput(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
     next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
 
@@ -108,7 +109,8 @@ class LedgerView(APIView):
 class UsageRowOutput(serializers.Serializer):
     group = serializers.CharField(help_text="The day (YYYY-MM-DD), model, key prefix or provider.")
     requests = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     cost_units = serializers.IntegerField()
@@ -131,7 +133,8 @@ class UsageView(APIView):
         group_by = serializers.CharField()
         since = serializers.DateField()
         until = serializers.DateField()
-        data = UsageRowOutput(many=True)
+        # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+        data = UsageRowOutput(many=True)  # type: ignore[assignment]
 
     @extend_schema(parameters=[UsageQuery], responses=UsageOutput)
     def get(self, request):

@@ -352,3 +352,40 @@ def ledger_page(*, workspace_id: int, before_id: int | None = None, limit: int =
     more = len(rows) > limit
     rows = rows[:limit]
     return LedgerPage(entries=rows, next_cursor=rows[-1].pk if more else None)
+
+
+# ----------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    plan: Plan
+    current: bool
+    for_sale: bool  # a paid plan Stripe can sell (it has a Stripe price)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePlan:
+    plan: Plan | None
+    status: str
+    subscribed: bool  # a Stripe subscription is running
+    choices: list[PlanChoice]
+
+
+def workspace_plan_detail(*, workspace_id: int) -> WorkspacePlan:
+    """The workspace's plan (the default one until another is assigned), and
+    every plan it could change to."""
+    account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    plans = list(Plan.objects.order_by("price_cents", "id"))
+    current = account.plan if account and account.plan_id else next((p for p in plans if p.is_default), None)
+    return WorkspacePlan(
+        plan=current,
+        status=account.plan_status if account else "active",
+        subscribed=bool(account and account.stripe_subscription_id),
+        choices=[
+            PlanChoice(
+                p, current is not None and p.pk == current.pk, bool(p.price_cents == 0 or p.stripe_price_id)
+            )
+            for p in plans
+        ],
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -76,7 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (console, admin) straight from the app: no CDN, no separate server.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "console.static_files.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -175,6 +176,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Files (files/tasks.py): expired files and their blobs.
+    "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -198,7 +201,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # (no collectstatic; what tests do).
 STATIC_FROM_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
 WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -325,8 +328,10 @@ RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
-STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/success")
-STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
+# Where Stripe sends the payer back for Checkout links made by the management API
+# (the console sends people back to its own billing page).
+STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/console/billing/?checkout=success")
+STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/console/billing/?checkout=canceled")
 # Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
 CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}
 
@@ -355,6 +360,57 @@ if JUNCTION_PRODUCTION:
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
+
+# ------------------------------------------------------------------- files
+# Uploaded files (files/): blobs on the local disk under FILES_ROOT, or in an
+# S3-compatible bucket when S3_BUCKET is set (AWS S3, MinIO, R2). S3
+# credentials come from the environment (AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY, or boto3's usual chain: a profile, an instance role).
+FILES_ROOT = Path(env("FILES_ROOT", str(DATA_DIR / "files")))
+# Uploads are streamed here before they move to storage (same disk as
+# FILES_ROOT, so the local backend moves them with a rename).
+FILES_TMP_DIR = Path(env("FILES_TMP_DIR", str(DATA_DIR / "tmp")))
+# Largest file accepted by POST /v1/files (bytes); larger -> 413. Bodies are
+# also capped by JUNCTION_MAX_BODY_BYTES.
+FILES_MAX_BYTES = env_int("FILES_MAX_BYTES", 25 * 1024 * 1024)
+# Most file content (inline + by id + by URL) one model request may carry.
+FILES_REQUEST_MAX_BYTES = env_int("FILES_REQUEST_MAX_BYTES", 50 * 1024 * 1024)
+# Files with purpose=batch expire after this long unless expires_after says otherwise.
+FILES_BATCH_EXPIRES_SECONDS = env_int("FILES_BATCH_EXPIRES_SECONDS", 30 * 24 * 3600)
+# Signed blob URLs: lifetime (s), the HMAC key (default SECRET_KEY), and the
+# public origin used to build them outside a request (empty: the request's).
+FILES_URL_TTL = env_int("FILES_URL_TTL", 3600)
+FILES_SIGNING_KEY = env("FILES_SIGNING_KEY", SECRET_KEY)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
+
+S3_BUCKET = env("S3_BUCKET")
+if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig  # only when S3 is configured: boto3 is slow to import
+
+    FILES_STORAGE: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            "location": env("S3_PREFIX", ""),
+            "addressing_style": env("S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Upload parts one at a time: 10 concurrent uploads must not hold
+            # 10 x 10 parts of 8 MB in memory.
+            "transfer_config": TransferConfig(use_threads=False),
+        },
+    }
+else:
+    FILES_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": FILES_ROOT},
+    }
+
+STORAGES["files"] = FILES_STORAGE
 
 # ----------------------------------------------------------------- console
 # Accounts (django-allauth): email + password, email confirmation, TOTP 2FA.

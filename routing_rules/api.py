@@ -52,7 +52,8 @@ class RoutingRuleInput(StrictInput):
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
     enabled = serializers.BooleanField(required=False, default=True)
     match = serializers.ChoiceField(choices=MatchMode.values, required=False, default=MatchMode.ALL)
-    conditions = ConditionsField(required=False, default=list)
+    # The stub allows only a mapping as a JSONField default; a list is valid JSON.
+    conditions = ConditionsField(required=False, default=list)  # type: ignore[arg-type]
     action = ActionField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
