@@ -14,6 +14,8 @@ from typing import Any
 
 import dj_database_url
 
+from config.production import refuse_insecure
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -378,6 +380,11 @@ ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
 ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
 # Fernet keys for provider keys at rest, comma-separated, first = current.
 PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Production refuses to start on the laptop defaults (a public SECRET_KEY, provider keys
+# encrypted under a key derived from it): config/production.py.
+JUNCTION_PRODUCTION = env_bool("JUNCTION_PRODUCTION", False)
+if JUNCTION_PRODUCTION:
+    refuse_insecure(secret_key=SECRET_KEY, encryption_keys=PROVIDER_KEY_ENCRYPTION_KEYS)
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
