@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from accounts.admin_operator import OPERATOR_ACTIONS
 from accounts.models import ApiKey, Membership, Workspace
 from accounts.services import api_key_revoke
 
@@ -12,10 +13,13 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "is_active", "created_at"]
+    list_display = ["slug", "name", "is_active", "suspended", "created_at"]
     search_fields = ["slug", "name"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "suspended"]
     inlines = [MembershipInline]
+    # Suspension, credits and plan change only through the actions (services), never by editing fields.
+    readonly_fields = ["suspended", "suspended_reason", "suspended_at"]
+    actions = OPERATOR_ACTIONS
 
 
 @admin.register(Membership)

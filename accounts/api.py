@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey, KeyScope
 from accounts.permissions import IsWorkspaceMember
 from accounts.services import api_key_create, api_key_revoke
+from config.api_input import StrictInput
 
 
 class ApiKeyOutput(serializers.ModelSerializer):
@@ -18,24 +19,33 @@ class ApiKeyOutput(serializers.ModelSerializer):
         fields = ["prefix", "name", "scope", "created_at", "expires_at", "revoked_at", "last_used_at"]
 
 
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    secret = serializers.CharField(help_text="Shown this once, never again.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "secret"]
+
+
 class WorkspaceView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class Output(serializers.Serializer):
+    class WorkspaceOutput(serializers.Serializer):
         slug = serializers.CharField()
         name = serializers.CharField()
         role = serializers.CharField()
 
-    @extend_schema(responses=Output)
+    @extend_schema(responses=WorkspaceOutput)
     def get(self, request):
         ws = request.workspace
-        return Response(self.Output({"slug": ws.slug, "name": ws.name, "role": request.workspace_role}).data)
+        return Response(
+            self.WorkspaceOutput({"slug": ws.slug, "name": ws.name, "role": request.workspace_role}).data
+        )
 
 
 class ApiKeyListView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class Input(serializers.Serializer):
+    class ApiKeyCreateInput(StrictInput):
         name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         scope = serializers.ChoiceField(choices=KeyScope.values, default=KeyScope.INFERENCE)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -45,9 +55,9 @@ class ApiKeyListView(APIView):
         keys = ApiKey.objects.filter(workspace=request.workspace).order_by("-created_at")
         return Response(ApiKeyOutput(keys, many=True).data)
 
-    @extend_schema(request=Input, responses=ApiKeyOutput)
+    @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.ApiKeyCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         created_by = request.user if getattr(request.user, "pk", None) else None
         key, secret = api_key_create(

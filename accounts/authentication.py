@@ -40,6 +40,10 @@ class AdminApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if key.expires_at is not None and key.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed("API key has expired.")
+        if key.workspace.suspended:
+            raise exceptions.PermissionDenied(
+                "This workspace is suspended; its owners can see why in the console."
+            )
         if key.scope != KeyScope.ADMIN:
             raise exceptions.PermissionDenied(
                 "This key is an inference key; the management API needs an admin key."

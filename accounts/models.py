@@ -11,6 +11,11 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by an operator (Django admin, accounts.services.workspace_suspend):
+    # every key of the workspace is refused; its members still sign in and see why.
+    suspended = models.BooleanField(default=False)
+    suspended_reason = models.CharField(max_length=500, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.slug
@@ -66,3 +71,28 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace with a role. The link carries a random
+    token; only its SHA-256 is stored. Accepting it once makes the membership."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace} ({self.role})"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.keys import generate_secret, hash_secret
-from accounts.models import ApiKey, KeyScope, Membership, Role, Workspace
+from accounts.models import ApiKey, Invitation, KeyScope, Membership, Role, Workspace
 from billing.selectors import default_plan
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
 
@@ -95,3 +99,113 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
     forget_key(key.key_hash)
     return key
+
+
+def workspace_rename(*, workspace: Workspace, name: str) -> Workspace:
+    name = name.strip()
+    if not name:
+        raise AccountsError("A workspace needs a name.")
+    workspace.name = name[:200]
+    workspace.save(update_fields=["name"])
+    return workspace
+
+
+# ------------------------------------------------------------ members, invitations
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def _may_grant(*, actor: Membership, role: str) -> None:
+    """Owners grant any role; admins grant admin and member; members nothing."""
+    if actor.role == Role.OWNER:
+        return
+    if actor.role != Role.ADMIN or role == Role.OWNER:
+        raise AccountsError("Only owners can make owners." if role == Role.OWNER else "You may not do this.")
+
+
+@transaction.atomic
+def invitation_create(
+    *, workspace: Workspace, email: str, role: str, invited_by: Membership
+) -> tuple[Invitation, str]:
+    """Invite ``email`` with ``role``; return the invitation and the token for
+    its link (never stored). A pending invitation to the same address is replaced."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise AccountsError(f"Unknown role '{role}'.")
+    _may_grant(actor=invited_by, role=role)
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise AccountsError(f"{email} is already a member of this workspace.")
+    Invitation.objects.filter(workspace=workspace, email=email, accepted_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=hash_secret(token),
+        invited_by=invited_by.user,
+        expires_at=timezone.now() + INVITATION_TTL,
+    )
+    return invitation, token
+
+
+def invitation_email_send(*, invitation: Invitation, accept_url: str) -> None:
+    context = {"invitation": invitation, "accept_url": accept_url, "inviter": invitation.invited_by}
+    subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+    body = render_to_string("accounts/email/invitation_message.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    if invitation.accepted_at is None:
+        invitation.delete()
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Join the workspace. The signed-in person's address must be the invited one."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise AccountsError("This invitation has already been used.")
+    if invitation.expires_at <= timezone.now():
+        raise AccountsError("This invitation has expired; ask for a new one.")
+    if (getattr(user, "email", "") or "").lower() != invitation.email:
+        raise AccountsError(
+            f"This invitation is for {invitation.email}; log in with that address to accept it."
+        )
+    membership, _ = Membership.objects.get_or_create(
+        workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def _other_owners(membership: Membership) -> bool:
+    owners = Membership.objects.select_for_update().filter(
+        workspace_id=membership.workspace_id, role=Role.OWNER
+    )
+    return owners.exclude(pk=membership.pk).exists()
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
+    if role not in Role.values:
+        raise AccountsError(f"Unknown role '{role}'.")
+    if membership.role == Role.OWNER or role == Role.OWNER:
+        _may_grant(actor=actor, role=Role.OWNER)
+    else:
+        _may_grant(actor=actor, role=role)
+    if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners(membership):
+        raise AccountsError("A workspace needs at least one owner: make someone else owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    _may_grant(actor=actor, role=membership.role)
+    if membership.role == Role.OWNER and not _other_owners(membership):
+        raise AccountsError("A workspace needs at least one owner: make someone else owner first.")
+    membership.delete()

@@ -4,6 +4,8 @@ operator adds is an adjustment, booked through ``credits_adjust`` with who
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
@@ -71,8 +73,9 @@ class AdjustmentForm(forms.ModelForm):
             "amount_units": "Signed units (1 unit = $0.0001): positive adds credit, negative removes it."
         }
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not data.get("amount_units"):
             raise forms.ValidationError("An adjustment must not be zero.")
         if not (data.get("reason") or "").strip():

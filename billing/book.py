@@ -16,9 +16,13 @@ holds its calls against that block here:
   every ``BILLING_FLUSH_SECONDS`` in one transaction (``charges_post``: one
   ledger entry per call with its unique key, one UPDATE per workspace).
 - The thread also hands back a pool's unused lease once it has been idle for
-  ``BILLING_LEASE_IDLE_SECONDS``, and renews the process's lease rows so the
-  expiry task (``billing.expire_leases``) only ever takes back a dead
-  process's leases.
+  ``BILLING_LEASE_IDLE_SECONDS``, and renews the process's lease rows (the
+  heartbeat: every ``BILLING_LEASE_RENEW_SECONDS``). Every process reclaims
+  the leases of processes that stopped beating for
+  ``BILLING_LEASE_EXPIRY_SECONDS`` (``leases_expire``): its thread every
+  ``BILLING_LEASE_RECLAIM_SECONDS``, and a borrow the database refuses first,
+  for that workspace. A killed process's credit is back within a minute,
+  with or without Celery beat (``billing.expire_leases`` does the same).
 
 Because every lease came out of ``balance - reserved`` under a row lock, the sum
 of all processes' holds can never exceed the balance. The price: while one
@@ -39,6 +43,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -53,6 +58,7 @@ from billing.services.leases import (
     charges_post,
     lease_borrow,
     lease_return,
+    leases_expire,
     leases_renew,
     spend_period_end,
     spend_period_key,
@@ -125,6 +131,7 @@ class CreditBook:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_renew = time.monotonic()
+        self._last_reclaim = 0.0
 
     # ------------------------------------------------------------ holding
 
@@ -210,14 +217,20 @@ class CreditBook:
             want = need + self._headroom(pool, call_amount)
         if need <= 0:
             return True
-        new_id, granted = lease_borrow(
-            ref=pool.ref,
-            holder=HOLDER,
-            lease_id=lease_id,
-            need=need,
-            want=want,
-            share=settings.BILLING_LEASE_SHARE,
-        )
+
+        def borrow() -> tuple[int | None, int]:
+            return lease_borrow(
+                ref=pool.ref,
+                holder=HOLDER,
+                lease_id=lease_id,
+                need=need,
+                want=want,
+                share=settings.BILLING_LEASE_SHARE,
+            )
+
+        new_id, granted = borrow()
+        if not granted and reclaim_stale(workspace_id=pool.ref.workspace_id):
+            new_id, granted = borrow()  # a dead process's leases were holding the credit back
         with self._lock:
             if lease_id is not None and new_id != lease_id and pool.generation == generation:
                 self._lost(pool)  # the old lease was taken back while we held it
@@ -464,6 +477,9 @@ class CreditBook:
                 if time.monotonic() - self._last_renew >= settings.BILLING_LEASE_RENEW_SECONDS:
                     self._last_renew = time.monotonic()
                     self.renew()
+                if time.monotonic() - self._last_reclaim >= settings.BILLING_LEASE_RECLAIM_SECONDS:
+                    self._last_reclaim = time.monotonic()
+                    reclaim_stale()
             except Exception:
                 logger.exception("writing credit charges failed; retrying")
                 connection.close()
@@ -511,6 +527,12 @@ class CreditBook:
             self._pools.clear()
             self._open.clear()
             self._queue.clear()
+
+
+def reclaim_stale(*, workspace_id: int | None = None) -> int:
+    """Hand back the leases whose process stopped renewing them (all, or one workspace's)."""
+    older_than = timedelta(seconds=settings.BILLING_LEASE_EXPIRY_SECONDS)
+    return leases_expire(older_than=older_than, workspace_id=workspace_id)
 
 
 book = CreditBook()

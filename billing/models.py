@@ -7,6 +7,7 @@ All amounts are integer units (1 unit = 1/10,000 USD; see ``billing.money``).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -126,12 +127,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_units:+d} ({self.workspace_id})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("Ledger entries are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Ledger entries are append-only.")
 
 

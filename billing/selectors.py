@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from billing.models import CreditAccount, CreditLease, KeyLimits, KeySpend, LedgerEntry, Plan, SpendPeriod
+from billing.models import (
+    CreditAccount,
+    CreditLease,
+    Granularity,
+    KeyLimits,
+    KeySpend,
+    LedgerEntry,
+    Plan,
+    SpendPeriod,
+    UsageRollup,
+)
+from billing.money import units_to_credits, units_to_usd, usd_number
 from billing.services.leases import spend_period_key
 
 
@@ -68,6 +80,21 @@ class Balance:
     @property
     def available_units(self) -> int:
         return self.balance_units - self.reserved_units
+
+    def wire(self) -> dict[str, Any]:
+        """The one shape of a balance wherever it is shown (``/v1/credits``,
+        ``/api/manage/billing/credits``): exact integer units (1 unit =
+        $0.0001), and the same amounts as JSON numbers in USD for display."""
+        return {
+            "currency": "USD",
+            "balance": usd_number(units_to_usd(self.balance_units)),
+            "reserved": usd_number(units_to_usd(self.reserved_units)),
+            "available": usd_number(units_to_usd(self.available_units)),
+            "credits": usd_number(units_to_credits(self.balance_units)),
+            "balance_units": self.balance_units,
+            "reserved_units": self.reserved_units,
+            "available_units": self.available_units,
+        }
 
 
 def workspace_balance(*, workspace_id: int) -> Balance:
@@ -187,6 +214,24 @@ def reserved_mismatches() -> list[ReservedMismatch]:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleLease:
+    lease_id: int
+    workspace_id: int
+    holder: str
+    amount_units: int
+    renewed_at: datetime
+
+
+def stale_leases(*, older_than: timedelta) -> list[StaleLease]:
+    """Leases not renewed for ``older_than``: their process is gone and no
+    running process has reclaimed them yet (credit held back from calls)."""
+    rows = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than).order_by("pk")
+    return [
+        StaleLease(row.pk, row.workspace_id, row.holder, row.amount_units, row.renewed_at) for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class CreditsSummary:
     balance: Balance
     key_spend: KeySpendNow
@@ -205,3 +250,142 @@ def workspace_plan(*, workspace_id: int) -> tuple[str | None, str]:
     account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
     plan = account.plan if account and account.plan_id else default_plan()
     return (plan.slug if plan else None), (account.plan_status if account else "active")
+
+
+# ------------------------------------------------------------------ usage
+
+USAGE_GROUPS = ("day", "model", "key", "provider")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Usage summed over one group. The latencies are the rollups' percentiles
+    weighted by their requests: an approximation, exact when one rollup row
+    makes the group."""
+
+    group: str
+    requests: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_units: int
+    charged_units: int
+    latency_p50_ms: int
+    latency_p95_ms: int
+
+
+def usage_summary(*, workspace_id: int, group_by: str, since: datetime, until: datetime) -> list[UsageRow]:
+    """Daily rollups of ``[since, until)`` summed per day, model, key or provider
+    (days ascending; the others by charge, largest first). Never reads request logs."""
+    if group_by not in USAGE_GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(USAGE_GROUPS)}")
+    column = {"day": "period_start", "model": "model", "key": "api_key_id", "provider": "provider"}[group_by]
+    rows = (
+        UsageRollup.objects.filter(
+            workspace_id=workspace_id,
+            granularity=Granularity.DAY,
+            period_start__gte=since,
+            period_start__lt=until,
+        )
+        .values(column)
+        .annotate(
+            sum_requests=Sum("requests"),
+            sum_errors=Sum("errors"),
+            sum_input_tokens=Sum("input_tokens"),
+            sum_output_tokens=Sum("output_tokens"),
+            sum_cost_units=Sum("cost_units"),
+            sum_charged_units=Sum("charged_units"),
+            p50_weighted=Sum(F("latency_p50_ms") * F("requests")),
+            p95_weighted=Sum(F("latency_p95_ms") * F("requests")),
+        )
+        .order_by(column if group_by == "day" else "-sum_charged_units")
+    )
+    rows = list(rows)
+    labels: dict[Any, str] = {}
+    if group_by == "key":
+        ids = {r["api_key_id"] for r in rows}
+        labels = dict(
+            ApiKey.objects.filter(workspace_id=workspace_id, pk__in=ids).values_list("pk", "prefix")
+        )
+    out = []
+    for r in rows:
+        value = r[column]
+        if group_by == "day":
+            label = value.date().isoformat()
+        elif group_by == "key":
+            label = labels.get(value, "(no key)" if not value else f"key {value}")
+        else:
+            label = value or "(none)"
+        requests = int(r["sum_requests"] or 0)
+        out.append(
+            UsageRow(
+                group=label,
+                requests=requests,
+                errors=int(r["sum_errors"] or 0),
+                input_tokens=int(r["sum_input_tokens"] or 0),
+                output_tokens=int(r["sum_output_tokens"] or 0),
+                cost_units=int(r["sum_cost_units"] or 0),
+                charged_units=int(r["sum_charged_units"] or 0),
+                latency_p50_ms=int((r["p50_weighted"] or 0) / requests) if requests else 0,
+                latency_p95_ms=int((r["p95_weighted"] or 0) / requests) if requests else 0,
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------- ledger
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_cursor: int | None  # the last id shown; the next page has smaller ids
+
+
+def ledger_page(*, workspace_id: int, before_id: int | None = None, limit: int = 50) -> LedgerPage:
+    """Entries newest first, keyset-paginated on the (increasing) id."""
+    limit = max(1, min(limit, 200))
+    entries = LedgerEntry.objects.filter(workspace_id=workspace_id).select_related("created_by")
+    if before_id is not None:
+        entries = entries.filter(pk__lt=before_id)
+    rows = list(entries.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LedgerPage(entries=rows, next_cursor=rows[-1].pk if more else None)
+
+
+# ----------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    plan: Plan
+    current: bool
+    for_sale: bool  # a paid plan Stripe can sell (it has a Stripe price)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePlan:
+    plan: Plan | None
+    status: str
+    subscribed: bool  # a Stripe subscription is running
+    choices: list[PlanChoice]
+
+
+def workspace_plan_detail(*, workspace_id: int) -> WorkspacePlan:
+    """The workspace's plan (the default one until another is assigned), and
+    every plan it could change to."""
+    account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    plans = list(Plan.objects.order_by("price_cents", "id"))
+    current = account.plan if account and account.plan_id else next((p for p in plans if p.is_default), None)
+    return WorkspacePlan(
+        plan=current,
+        status=account.plan_status if account else "active",
+        subscribed=bool(account and account.stripe_subscription_id),
+        choices=[
+            PlanChoice(
+                p, current is not None and p.pk == current.pk, bool(p.price_cents == 0 or p.stripe_price_id)
+            )
+            for p in plans
+        ],
+    )

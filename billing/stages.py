@@ -70,7 +70,6 @@ class CallBilling:
     output_chars: int = 0  # text streamed on the translation path
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
-    final_event_pending: bool = False  # a StreamEncoder is building the final usage event
     cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
 
 
@@ -310,59 +309,6 @@ def response_headers(ctx: CallContext) -> dict[str, str]:
         if cost is not None:
             headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
     return headers
-
-
-def splice_usage(body: bytes, fields: dict[str, Any]) -> bytes:
-    """Add fields to the top-level ``usage`` object of a JSON body without
-    re-encoding it. The last ``"usage": {`` is the top-level one in OpenAI's
-    answers (it follows ``choices`` / ``output``; string contents can't hold
-    an unescaped quote)."""
-    if not fields:
-        return body
-    at = body.rfind(b'"usage"')
-    while at >= 0:
-        rest = body[at + 7 :].lstrip()
-        if rest.startswith(b":") and rest[1:].lstrip().startswith(b"{"):
-            brace = body.index(b"{", at)
-            inner = body[brace + 1 :].lstrip()
-            sep = b"" if inner.startswith(b"}") else b","
-            return body[: brace + 1] + msgspec.json.encode(fields)[1:-1] + sep + inner
-        at = body.rfind(b'"usage"', 0, at)
-    return body
-
-
-def mark_final_event(ctx: CallContext) -> None:
-    """Called from a StreamEncoder's ``finalize``: the bytes it returns next
-    carry the final usage object."""
-    if ctx.billing is not None:
-        ctx.billing.final_event_pending = True
-
-
-def metered(ctx: CallContext, rewrite: Callable[[Any], bytes | None]) -> Callable[[Any], bytes | None]:
-    """Wrap a pass-through stream rewriter: count delta events (the estimate if
-    the stream is cut) and put ``usage.cost`` into the final usage event."""
-
-    def rewrite_metered(ev: Any) -> bytes | None:
-        ctx.output_events += b'delta"' in ev.raw
-        out = rewrite(ev)
-        return splice_final_usage(ctx, out) if out else out
-
-    return rewrite_metered
-
-
-def splice_final_usage(ctx: CallContext, out: bytes) -> bytes:
-    """``usage.cost`` into the final usage event of a translated stream, once."""
-    state: CallBilling | None = ctx.billing
-    if state is None or not state.final_event_pending or not out:
-        return out
-    state.final_event_pending = False
-    return splice_usage(out, usage_extras(ctx))
-
-
-def add_usage_fields(ctx: CallContext, usage: Any) -> None:
-    """Decoded-dict variant of ``splice_usage`` (stream events)."""
-    if isinstance(usage, dict):
-        usage.update(usage_extras(ctx))
 
 
 # ---------------------------------------------------------------- settle

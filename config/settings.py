@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -74,7 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (console, admin) straight from the app: no CDN, no separate server.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "console.static_files.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,16 +106,34 @@ TEMPLATES = [
 ]
 
 DATA_DIR = Path(env("JUNCTION_DATA_DIR", str(BASE_DIR / "var")))
+# PostgreSQL connections per process (0: no pool, one connection per thread, closed per request).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 16)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 
 if env("DATABASE_URL"):
     DATABASES = {
-        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=0, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+        # Under ASGI each sync request (the management API, the console) runs on a new
+        # thread: persistent per-thread connections piled up until PostgreSQL refused more
+        # (docs/architecture.md). A pool per process bounds them at DATABASE_POOL_MAX_SIZE;
+        # a request that finds it empty waits up to DATABASE_POOL_TIMEOUT seconds. Each
+        # connection is checked when taken out, so a PostgreSQL restart costs no request.
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                "max_idle": 60.0,
+            },
+        }
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "junction.sqlite3",
+            "NAME": str(DATA_DIR / "junction.sqlite3"),
             # WAL: readers never block the writer, and a commit needs no fsync
             # (synchronous=NORMAL; durable at checkpoints). Laptop-grade.
             "OPTIONS": {
@@ -152,9 +171,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Billing (billing/tasks.py). Each task is idempotent: running it twice does it once.
     "billing-grant-plan-credits": {"task": "billing.grant_plan_credits", "schedule": 3600.0},
-    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 300.0},
+    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Files (files/tasks.py): expired files and their blobs.
+    "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -178,7 +199,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # (no collectstatic; what tests do).
 STATIC_FROM_FINDERS = env_bool("STATIC_FROM_FINDERS", False)
 WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -200,7 +221,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Junction management API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Junction management API",
+    "VERSION": "1",
+    "DESCRIPTION": "Workspace management: keys, routing rules, firewall, request logs, usage, billing.",
+    "PREPROCESSING_HOOKS": ["config.api_docs.drop_unslashed_twins"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "KeyScopeEnum": "accounts.models.KeyScope",
+        "FirewallScopeEnum": "firewall.api._SCOPES",
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -276,10 +307,13 @@ BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
 BILLING_LEASE_SECONDS = env_float("BILLING_LEASE_SECONDS", 2.0)
 BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
 BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.25)
-# A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS
-# belonged to a dead process and is handed back by the billing.expire_leases task.
-BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 60)
-BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 15 * 60)
+# A process renews its leases this often (its heartbeat); a lease not renewed for
+# BILLING_LEASE_EXPIRY_SECONDS belonged to a dead process: every process hands such leases back
+# (every BILLING_LEASE_RECLAIM_SECONDS, and before refusing a call for want of credit), as does
+# the billing.expire_leases task when beat runs. Renew + expiry + reclaim stays under a minute.
+BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 10)
+BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 40)
+BILLING_LEASE_RECLAIM_SECONDS = env_int("BILLING_LEASE_RECLAIM_SECONDS", 10)
 # How long an Idempotency-Key's answer is kept.
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
@@ -292,8 +326,10 @@ RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
-STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/success")
-STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
+# Where Stripe sends the payer back for Checkout links made by the management API
+# (the console sends people back to its own billing page).
+STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/console/billing/?checkout=success")
+STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/console/billing/?checkout=canceled")
 # Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
 CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}
 
@@ -317,6 +353,57 @@ PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
+
+# ------------------------------------------------------------------- files
+# Uploaded files (files/): blobs on the local disk under FILES_ROOT, or in an
+# S3-compatible bucket when S3_BUCKET is set (AWS S3, MinIO, R2). S3
+# credentials come from the environment (AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY, or boto3's usual chain: a profile, an instance role).
+FILES_ROOT = Path(env("FILES_ROOT", str(DATA_DIR / "files")))
+# Uploads are streamed here before they move to storage (same disk as
+# FILES_ROOT, so the local backend moves them with a rename).
+FILES_TMP_DIR = Path(env("FILES_TMP_DIR", str(DATA_DIR / "tmp")))
+# Largest file accepted by POST /v1/files (bytes); larger -> 413. Bodies are
+# also capped by JUNCTION_MAX_BODY_BYTES.
+FILES_MAX_BYTES = env_int("FILES_MAX_BYTES", 25 * 1024 * 1024)
+# Most file content (inline + by id + by URL) one model request may carry.
+FILES_REQUEST_MAX_BYTES = env_int("FILES_REQUEST_MAX_BYTES", 50 * 1024 * 1024)
+# Files with purpose=batch expire after this long unless expires_after says otherwise.
+FILES_BATCH_EXPIRES_SECONDS = env_int("FILES_BATCH_EXPIRES_SECONDS", 30 * 24 * 3600)
+# Signed blob URLs: lifetime (s), the HMAC key (default SECRET_KEY), and the
+# public origin used to build them outside a request (empty: the request's).
+FILES_URL_TTL = env_int("FILES_URL_TTL", 3600)
+FILES_SIGNING_KEY = env("FILES_SIGNING_KEY", SECRET_KEY)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
+
+S3_BUCKET = env("S3_BUCKET")
+if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig  # only when S3 is configured: boto3 is slow to import
+
+    FILES_STORAGE: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            "location": env("S3_PREFIX", ""),
+            "addressing_style": env("S3_ADDRESSING_STYLE") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Upload parts one at a time: 10 concurrent uploads must not hold
+            # 10 x 10 parts of 8 MB in memory.
+            "transfer_config": TransferConfig(use_threads=False),
+        },
+    }
+else:
+    FILES_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": FILES_ROOT},
+    }
+
+STORAGES["files"] = FILES_STORAGE
 
 # ----------------------------------------------------------------- console
 # Accounts (django-allauth): email + password, email confirmation, TOTP 2FA.

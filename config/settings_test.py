@@ -2,9 +2,10 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES
+from config.settings import DATABASES, STORAGES
 
 # Tests must never reach a real provider: drop any credentials from the shell.
 PROVIDER_CREDENTIALS = {slug: {"api_key": "", "base_url": ""} for slug in PROVIDER_SLUGS}  # noqa: F405
@@ -24,6 +25,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"junction-test-{os.getpid()}.sqlite3")
     }
 
+# Blobs and upload spools of this test process only.
+FILES_ROOT = Path(tempfile.mkdtemp(prefix="junction-test-files-"))
+FILES_TMP_DIR = FILES_ROOT / "tmp"
+if not S3_BUCKET:  # noqa: F405
+    STORAGES["files"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(FILES_ROOT / "blobs")},
+    }
+
 ROUTING_RETRY_BACKOFF = 0.0
 ROUTING_CACHE_TTL = 0.5
 # Health statistics in Redis: one namespace per test process, never shared.
@@ -39,6 +49,6 @@ if REDIS_URL:  # noqa: F405
 STATIC_FROM_FINDERS = True
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 # Sign-up and login limits stay on, loose enough for a test run's many sign-ups.
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "signup": "200/m/ip", "login": "200/m/ip"}  # noqa: F405

@@ -13,6 +13,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", landing, name="landing"),
     path("healthz", healthz),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),
     path("admin/", admin.site.urls),

@@ -21,15 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 
+from accounts.adapter import SESSION_WORKSPACE_KEY
 from accounts.models import Membership, Role, Workspace
 
-SESSION_WORKSPACE_KEY = "console_workspace_id"
 MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 M = TypeVar("M", bound=Model)
@@ -63,12 +64,25 @@ class ConsoleContext:
         return self.role == Role.OWNER
 
 
+def console_of(request: HttpRequest) -> ConsoleContext:
+    """The context a console decorator put on ``request``."""
+    return request.console  # type: ignore[attr-defined]
+
+
+def user_of(request: HttpRequest) -> User:
+    """The signed-in person of a request a console decorator let through."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def resolve_console(request: HttpRequest) -> ConsoleContext | None:
     """The person's memberships (one query) and the current one, or None when
     they belong to no active workspace."""
+    if not request.user.is_authenticated:
+        return None
     memberships = tuple(
         Membership.objects.select_related("workspace")
-        .filter(user_id=request.user.pk, workspace__is_active=True)
+        .filter(user=user_of(request), workspace__is_active=True)
         .order_by("created_at", "pk")
     )
     if not memberships:
@@ -80,8 +94,10 @@ def resolve_console(request: HttpRequest) -> ConsoleContext | None:
 
 def choose_workspace(request: HttpRequest, *, workspace_id: int) -> bool:
     """Make ``workspace_id`` the current workspace if the person belongs to it."""
+    if not request.user.is_authenticated:
+        return False
     ok = Membership.objects.filter(
-        user_id=request.user.pk, workspace_id=workspace_id, workspace__is_active=True
+        user=user_of(request), workspace_id=workspace_id, workspace__is_active=True
     ).exists()
     if ok:
         request.session[SESSION_WORKSPACE_KEY] = workspace_id
@@ -121,4 +137,9 @@ owner_required = _gate(owner=True)
 
 def get_in_workspace_or_404(queryset: QuerySet[M], request: HttpRequest, **lookup: Any) -> M:
     """One object of the current workspace; another workspace's is a 404."""
-    return get_object_or_404(queryset.filter(workspace=request.console.workspace), **lookup)  # type: ignore[attr-defined]
+    return get_object_or_404(queryset.filter(workspace=console_of(request).workspace), **lookup)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether htmx made the request (django-htmx's middleware reads the header)."""
+    return bool(getattr(request, "htmx", False))

@@ -1,12 +1,11 @@
 """Firewall routes of the management API, under /api/manage/firewall/."""
 
-from django.urls import path
-
+from config.api_docs import api_route
 from firewall import api
 
 urlpatterns = [
-    path("policies/", api.PolicyListView.as_view(), name="manage-firewall-policies"),
-    path("policies/<int:policy_id>/", api.PolicyDetailView.as_view(), name="manage-firewall-policy"),
-    path("test", api.FirewallTestView.as_view(), name="manage-firewall-test"),
-    path("audit", api.AuditListView.as_view(), name="manage-firewall-audit"),
+    *api_route("policies", api.PolicyListView.as_view(), name="manage-firewall-policies"),
+    *api_route("policies/<int:policy_id>", api.PolicyDetailView.as_view(), name="manage-firewall-policy"),
+    *api_route("test", api.FirewallTestView.as_view(), name="manage-firewall-test"),
+    *api_route("audit", api.AuditListView.as_view(), name="manage-firewall-audit"),
 ]

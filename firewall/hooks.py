@@ -5,7 +5,7 @@ few functions; everything else about the firewall stays in this app.
   scopes (block -> 400 ``firewall_blocked`` before any upstream call; mask ->
   the raw body and the canonical items are both rewritten), and arms the
   response scope for the relay.
-* ``screen_json_body(ctx, body, decoded)`` on a pass-through JSON answer.
+* ``screen_passed_answer(ctx, answer)`` on a pass-through JSON answer.
 * The translation path runs ``ctx.response_transforms`` (non-streaming) and
   ``ctx.event_filters`` (streaming), which ``screen_request`` registers.
 * ``extras(ctx)`` / ``set_header(ctx, response)``: what the caller sees.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from django.conf import settings
 
 from firewall.engine import Blocked, EventFilter, Scope, Session
@@ -23,6 +22,7 @@ from firewall.engine.texts import process_answer, process_answer_body, process_r
 from firewall.runtime import engine_for
 from gateway.canonical import CanonicalResponse, Event
 from gateway.context import CallContext
+from gateway.dialects.base import PassedAnswer
 from gateway.errors import ErrorType, GatewayError
 
 HEADER = "x-junction-firewall"
@@ -97,18 +97,19 @@ async def screen_request(ctx: CallContext) -> None:
             ctx.force_translate = True
 
 
-def screen_json_body(ctx: CallContext, body: bytes, decoded: Any) -> bytes:
-    """Response scope on a pass-through JSON answer: edit its texts, re-encode."""
+def screen_passed_answer(ctx: CallContext, answer: PassedAnswer) -> None:
+    """Response scope on a pass-through JSON answer: edit its texts in place
+    (the relay then re-encodes it)."""
     guard: Guard | None = ctx.firewall
     if guard is None or ctx.request is None:
-        return body
+        return
     try:
-        changed = process_answer_body(guard.session, str(ctx.request.dialect), decoded)
+        if process_answer_body(guard.session, str(ctx.request.dialect), answer.decoded):
+            answer.edited = True
     except Blocked as exc:
         raise guard.blocked_error(exc) from None
     finally:
         guard.sync()
-    return msgspec.json.encode(decoded) if changed else body
 
 
 def extras(ctx: CallContext) -> dict[str, Any]:

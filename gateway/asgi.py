@@ -44,6 +44,7 @@ from django.dispatch import Signal
 from django.http import Http404, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.urls import Resolver404, URLResolver, get_resolver, set_script_prefix
 
+from files.multipart import RECEIVE_KEY, scope_is_multipart
 from gateway import dbuse
 from gateway.context import CallContext, new_request_id
 from gateway.dialects import chat, messages
@@ -219,7 +220,13 @@ class ApiApp:
                 if declared > limit:
                     return await self._refuse(scope, send, body_too_large(limit))
         try:
-            body = await read_body(receive, limit, settings.JUNCTION_BODY_TIMEOUT)
+            if scope_is_multipart(scope):
+                # An upload is not read into memory: the view streams it from
+                # ``receive`` (files.multipart.receive_form).
+                scope[RECEIVE_KEY] = receive
+                body: bytes | None = b""
+            else:
+                body = await read_body(receive, limit, settings.JUNCTION_BODY_TIMEOUT)
         except BodyTooLarge:
             return await self._refuse(scope, send, body_too_large(limit))
         except TimeoutError:
@@ -239,7 +246,8 @@ class ApiApp:
         send_on_loop(signals.request_started, ApiApp, scope=scope)
         request: ASGIRequest | None = None
         response: HttpResponseBase | None = None
-        watcher = DisconnectWatcher(receive)
+        # A view that reads the body itself (RECEIVE_KEY) sees the disconnect there.
+        watcher = None if RECEIVE_KEY in scope else DisconnectWatcher(receive)
         try:
             try:
                 request = ASGIRequest(scope, BytesIO(body))
@@ -250,11 +258,12 @@ class ApiApp:
                 response = await self.get_response(request)
             await self.send_response(response, send)
         except asyncio.CancelledError:
-            if not watcher.fired:
+            if watcher is None or not watcher.fired:
                 raise
             # The client left: the view (or the relay) has logged the call.
         finally:
-            watcher.stop()
+            if watcher is not None:
+                watcher.stop()
         if used_db:
             # Where the connection lives: asgiref's shared thread.
             await sync_to_async(self._close)(request, response)

@@ -26,6 +26,7 @@ from gateway.errors import ErrorType, GatewayError
 from gateway.singleflight import SingleFlight
 
 LOCAL_MAX_ENTRIES = 50_000
+SUSPENDED_MESSAGE = "This workspace is suspended; its owners can see why in the console."
 _MISSING = "missing"
 
 
@@ -40,6 +41,7 @@ class Principal:
     expires_at: float | None  # unix time
     revoked: bool
     workspace_active: bool
+    workspace_suspended: bool = False
     # Billing and limits (billing.selectors.key_billing): the key's own limits,
     # else its workspace plan's defaults. None means unlimited.
     markup: Decimal = Decimal(1)
@@ -73,6 +75,7 @@ def _load_from_db(key_hash: str) -> Principal | None:
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
         revoked=key.revoked_at is not None,
         workspace_active=key.workspace.is_active,
+        workspace_suspended=key.workspace.suspended,
         markup=money.markup,
         rpm_limit=money.rpm_limit,
         tpm_limit=money.tpm_limit,
@@ -165,6 +168,8 @@ async def authenticate(token: str | None, *, required_scope: str = KeyScope.INFE
         raise GatewayError(ErrorType.AUTHENTICATION, "Incorrect API key provided.", code="invalid_api_key")
     if principal.revoked:
         raise GatewayError(ErrorType.AUTHENTICATION, "This API key has been revoked.", code="invalid_api_key")
+    if principal.workspace_suspended:
+        raise GatewayError(ErrorType.PERMISSION, SUSPENDED_MESSAGE, code="workspace_suspended")
     if principal.expires_at is not None and principal.expires_at <= time.time():
         raise GatewayError(ErrorType.AUTHENTICATION, "This API key has expired.", code="invalid_api_key")
     if principal.scope != required_scope:

@@ -20,6 +20,7 @@ current thread to the set, and opening a connection adds it too.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -45,7 +46,9 @@ def note_use() -> None:
         used.add(threading.get_ident())
 
 
-def _mark_execute(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+def _mark_execute(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
     note_use()
     return execute(sql, params, many, context)
 

@@ -114,8 +114,13 @@ class RequestLog(models.Model):
     extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        # The Logs page and /api/manage/logs read a workspace's rows newest
+        # first, keyset-paginated on (created_at, id), filtered most often by
+        # model or status (gateway/selectors.py; bench/README.md has timings).
         indexes = [
-            models.Index(fields=["workspace", "-created_at"]),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="reqlog_ws_created"),
+            models.Index(fields=["workspace", "model_used", "-created_at"], name="reqlog_ws_model"),
+            models.Index(fields=["workspace", "status_code", "-created_at"], name="reqlog_ws_status"),
             models.Index(fields=["api_key", "-created_at"]),
             models.Index(fields=["status_code", "-created_at"]),
         ]

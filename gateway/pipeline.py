@@ -24,8 +24,6 @@ from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_crede
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
-from gateway.providers import anthropic as anthropic_wire
-from gateway.providers import openai as openai_wire
 from gateway.providers import provider_adapter
 from gateway.relay import Plan, add_headers, relay_json, relay_stream
 from routing_rules.router import ROUTE_HEADER
@@ -70,6 +68,8 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    except RecursionError:  # the decoders bound depth far lower (gateway.dialects.validate.MAX_DEPTH)
+        raise invalid_request("The request body is nested too deeply.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.", code="invalid_json")
     return body
@@ -151,11 +151,9 @@ async def dispatch(ctx: CallContext, candidates: list[Attempt]) -> HttpResponse:
 
 
 def same_wire(kind: str, dialect: Dialect) -> bool:
-    return (
-        (kind == "openai" and dialect in (Dialect.CHAT, Dialect.RESPONSES, Dialect.EMBEDDINGS))
-        or (kind == "openai_compatible" and dialect in (Dialect.CHAT, Dialect.EMBEDDINGS))
-        or (kind == "anthropic" and dialect is Dialect.MESSAGES)
-    )
+    """Whether a provider of this kind speaks the caller's dialect natively."""
+    provider = provider_adapter(kind)
+    return provider is not None and provider.passthrough(dialect) is not None
 
 
 def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
@@ -165,40 +163,31 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
-    if same_wire(kind, dialect) and not ctx.force_translate:
-        if kind == "anthropic":
-            upstream = anthropic_wire.passthrough_request(
-                body=ctx.request.raw,
-                upstream_model=deployment.upstream_model,
-                base_url=creds.base_url,
-                api_key=creds.api_key,
-                headers=ctx.request.passthrough_headers,
-            )
-            return Plan(upstream=upstream, adapter=anthropic_wire, passthrough=True)
-        upstream = openai_wire.passthrough_request(
-            dialect=dialect,
-            body=ctx.request.raw,
+    provider = provider_adapter(kind)
+    if provider is not None and same_wire(kind, dialect) and not ctx.force_translate:
+        passthrough = provider.passthrough(dialect)
+        assert passthrough is not None
+        upstream = passthrough.build_request(
+            ctx.request,
             upstream_model=deployment.upstream_model,
             base_url=creds.base_url,
             api_key=creds.api_key,
-            stream=ctx.request.stream,
         )
-        return Plan(upstream=upstream, adapter=openai_wire, passthrough=True)
-    adapter = provider_adapter(kind)
-    if adapter is None or not hasattr(ctx.dialect, "StreamEncoder"):
+        return Plan(upstream=upstream, provider=provider, passthrough=passthrough)
+    if provider is None or ctx.dialect.TRANSLATOR is None:
         raise GatewayError(
             ErrorType.ROUTING,
             f"Serving the {dialect} API from a '{kind}' upstream is not available.",
             provider=deployment.provider.slug,
         )
-    upstream = adapter.build_request(
+    upstream = provider.build_request(
         ctx.request,
         upstream_model=deployment.upstream_model,
         base_url=creds.base_url,
         api_key=creds.api_key,
         headers=ctx.request.passthrough_headers,
     )
-    return Plan(upstream=upstream, adapter=adapter, passthrough=False)
+    return Plan(upstream=upstream, provider=provider, passthrough=None)
 
 
 async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponse:
@@ -229,7 +218,7 @@ async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> Http
             body = b""  # the status alone still says what happened
         finally:
             await resp.aclose()
-        raise plan.adapter.map_error(
+        raise plan.provider.map_error(
             status=resp.status_code, body=body, headers=dict(resp.headers), provider=provider
         )
     if not upstream.stream:

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from files import v1 as files_v1
 from gateway import views
 
 urlpatterns = [
@@ -13,4 +14,9 @@ urlpatterns = [
     path("models", views.list_models),
     path("credits", views.credits),
     path("models/<path:model_id>", views.retrieve_model),
+    path("files", files_v1.files_root),
+    path("files/<str:file_id>", files_v1.file_detail),
+    path("files/<str:file_id>/content", files_v1.file_content),
+    path("files/<str:file_id>/url", files_v1.file_url),
+    path("files/<str:file_id>/blob", files_v1.file_blob),
 ]

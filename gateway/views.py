@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.money import units_to_credits, units_to_usd, usd_number
+from billing.money import units_to_usd, usd_number
 from billing.selectors import credits_summary
 from gateway import count_tokens, pipeline
 from gateway.auth import authenticate, bearer_token
@@ -145,14 +145,7 @@ async def credits(request: HttpRequest) -> HttpResponse:
     body = {
         "object": "credits",
         "workspace": principal.workspace_slug,
-        "currency": "USD",
-        "balance": usd_number(units_to_usd(balance.balance_units)),
-        "reserved": usd_number(units_to_usd(balance.reserved_units)),
-        "available": usd_number(units_to_usd(balance.available_units)),
-        "credits": usd_number(units_to_credits(balance.balance_units)),
-        "balance_units": balance.balance_units,
-        "reserved_units": balance.reserved_units,
-        "available_units": balance.available_units,
+        **balance.wire(),
         "key": {
             "prefix": principal.key_prefix,
             "period": spend.period,

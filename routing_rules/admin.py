@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
@@ -12,8 +14,9 @@ class RoutingRuleForm(forms.ModelForm):
         model = RoutingRule
         fields = ["workspace", "name", "description", "priority", "enabled", "match", "conditions", "action"]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         try:
             routing_rule_validate(
                 conditions=data.get("conditions"), action=data.get("action"), match=data.get("match", "all")

@@ -15,19 +15,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
-from gateway.catalog.snapshot import load_catalog
-from gateway.dialects import chat, responses
-from gateway.errors import GatewayError
+from config.api_input import StrictInput
 from gateway.models import Provider
 from routing_rules import selectors, services
 from routing_rules.models import MatchMode, ProviderKey, RoutingRule
-from routing_rules.router import RuleFormatError, label
-from routing_rules.stage import byok_header, byok_keys, decide
+from routing_rules.preview import PreviewInputError, routing_preview
+from routing_rules.router import RuleFormatError
+from routing_rules.schema import ActionField, ConditionsField
 
 # ------------------------------------------------------------------ rules
 
 
 class RoutingRuleOutput(serializers.ModelSerializer):
+    conditions = ConditionsField(read_only=True)
+    action = ActionField(read_only=True)
+
     class Meta:
         model = RoutingRule
         fields = [
@@ -44,14 +46,15 @@ class RoutingRuleOutput(serializers.ModelSerializer):
         ]
 
 
-class RoutingRuleInput(serializers.Serializer):
+class RoutingRuleInput(StrictInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
     enabled = serializers.BooleanField(required=False, default=True)
     match = serializers.ChoiceField(choices=MatchMode.values, required=False, default=MatchMode.ALL)
-    conditions = serializers.JSONField(required=False, default=list)
-    action = serializers.JSONField()
+    # The stub allows only a mapping as a JSONField default; a list is valid JSON.
+    conditions = ConditionsField(required=False, default=list)  # type: ignore[arg-type]
+    action = ActionField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: RoutingRule | None = self.context.get("instance")
@@ -118,7 +121,7 @@ class RoutingRuleDetailView(APIView):
 class RoutingRuleReorderView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class RoutingRuleReorderInput(serializers.Serializer):
+    class RoutingRuleReorderInput(StrictInput):
         order = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
 
     @extend_schema(request=RoutingRuleReorderInput, responses=RoutingRuleOutput(many=True))
@@ -173,7 +176,7 @@ class RoutingPreviewView(APIView):
 
     permission_classes = [AnyMember]
 
-    class RoutingPreviewInput(serializers.Serializer):
+    class RoutingPreviewInput(StrictInput):
         request = serializers.DictField(help_text="A /v1 request body (chat completions by default).")
         endpoint = serializers.ChoiceField(
             choices=["chat.completions", "responses"], default="chat.completions"
@@ -198,76 +201,18 @@ class RoutingPreviewView(APIView):
         data = self.RoutingPreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        dialect = chat if params["endpoint"] == "chat.completions" else responses
-        workspace_id = request.workspace.pk
         try:
-            creq = dialect.decode(params["request"], {})
-        except GatewayError as err:
-            raise ValidationError({"request": [err.message]}) from None
-        catalog = load_catalog()
-        byok_headers = {byok_header(slug): "preview" for slug in params["byok_providers"]}
-        # Which providers have stored keys matters, not the secrets: nothing is decrypted here.
-        stored = {
-            row.provider: (selectors.StoredKey(row.pk, "", row.hint),)
-            for row in selectors.provider_key_list(workspace_id=workspace_id).filter(enabled=True)
-        }
-        out: dict[str, Any] = {
-            "model": None,
-            "routing_mode": None,
-            "rule_id": None,
-            "candidates": [],
-            "error": None,
-        }
-        try:
-            routed = decide(
-                creq,
-                catalog,
-                rules=selectors.compiled_rules_load(workspace_id),
-                stored=stored,
-                byok=byok_keys(byok_headers, catalog),
+            preview = routing_preview(
+                workspace_id=request.workspace.pk,
+                body=params["request"],
+                endpoint=params["endpoint"],
                 api_key_prefix=params["api_key_prefix"],
+                byok_providers=params["byok_providers"],
                 roll=params["roll"],
-                explain=True,
             )
-        except GatewayError as err:
-            out.update(
-                outcome="blocked" if err.code == "request_blocked" else "error",
-                header=err.headers.get("x-junction-route", ""),
-                rule_trace=err.rule_trace or [],
-                trace=[],
-                error={
-                    "type": str(err.type),
-                    "message": err.message,
-                    "code": err.code,
-                    "http_status": err.status,
-                },
-            )
-            return Response(PreviewOutput(out).data)
-        decision = routed.decision
-        scores = decision.scores
-        out.update(
-            outcome="routed",
-            model=decision.model.model_id if decision.model else None,
-            routing_mode=decision.mode,
-            rule_id=decision.rule_id,
-            header=decision.header,
-            rule_trace=decision.rule_trace,
-            trace=decision.trace,
-            candidates=[
-                {
-                    "deployment_id": a.deployment.id,
-                    "deployment": label(a.deployment),
-                    "provider": a.deployment.provider.slug,
-                    "model": a.deployment.model.model_id,
-                    "upstream_model": a.deployment.upstream_model,
-                    "key_source": str(a.key_source),
-                    "score": scores.get(a.deployment.id, {}).get("score"),
-                    "scores": scores.get(a.deployment.id),
-                }
-                for a in routed.attempts
-            ],
-        )
-        return Response(PreviewOutput(out).data)
+        except PreviewInputError as exc:
+            raise ValidationError({"request": [str(exc)]}) from None
+        return Response(PreviewOutput(preview).data)
 
 
 # ------------------------------------------------------------ provider keys
@@ -289,10 +234,11 @@ def _key_or_404(request, pk: int) -> ProviderKey:
 class ProviderKeyListView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyCreateInput(serializers.Serializer):
+    class ProviderKeyCreateInput(StrictInput):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")  # type: ignore[assignment]
         position = serializers.IntegerField(
             min_value=0, max_value=100, required=False, allow_null=True, default=None
         )
@@ -326,8 +272,9 @@ class ProviderKeyListView(APIView):
 class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyUpdateInput(serializers.Serializer):
-        label = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    class ProviderKeyUpdateInput(StrictInput):
+        # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
+        label = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)
         enabled = serializers.BooleanField(required=False)
 

@@ -12,7 +12,7 @@ from accounts.models import Workspace
 from gateway.models import Provider
 from routing_rules import crypto
 from routing_rules.models import ProviderKey, RoutingRule
-from routing_rules.router import compile_rule
+from routing_rules.router import RuleFormatError, compile_rule
 from routing_rules.selectors import keys_cache, rules_cache
 
 PRIORITY_STEP = 10
@@ -22,9 +22,27 @@ class RoutingRulesError(Exception):
     """A request to change rules or keys that cannot be honoured; the message says why."""
 
 
+# What each action type reads; anything else in a written action is refused
+# (stored rules are compiled leniently: a rule saved before this check still routes).
+ACTION_FIELDS = {
+    "route": {"type", "model", "fallbacks"},
+    "fallbacks": {"type", "models"},
+    "split": {"type", "targets"},
+    "block": {"type", "message"},
+}
+SPLIT_TARGET_FIELDS = {"model", "weight"}
+
+
 def routing_rule_validate(*, conditions: Any, action: Any, match: str = "all") -> None:
     """Raises ``RuleFormatError`` (a ValueError) naming the bad field."""
     compile_rule(id=0, name="", priority=0, match=match, conditions=conditions, action=action)
+    unknown = sorted(set(action) - ACTION_FIELDS[action["type"]])
+    if unknown:
+        raise RuleFormatError(f"action.{unknown[0]}: unknown field for a {action['type']} action.")
+    for i, target in enumerate(action.get("targets") or []):
+        extra = sorted(set(target) - SPLIT_TARGET_FIELDS)
+        if extra:
+            raise RuleFormatError(f"action.targets[{i}].{extra[0]}: unknown field.")
 
 
 def routing_rule_create(
@@ -138,6 +156,24 @@ def provider_key_update(
         key.enabled = enabled
     key.save(update_fields=["label", "position", "enabled"])
     keys_cache.invalidate(key.workspace_id)
+    return key
+
+
+@transaction.atomic
+def provider_key_make_primary(*, key: ProviderKey) -> ProviderKey:
+    """Put ``key`` first among its workspace's keys for that provider; the
+    others keep their order after it, as fallbacks."""
+    keys = list(
+        ProviderKey.objects.select_for_update()
+        .filter(workspace_id=key.workspace_id, provider=key.provider)
+        .order_by("position", "id")
+    )
+    ordered = [k for k in keys if k.pk == key.pk] + [k for k in keys if k.pk != key.pk]
+    for position, row in enumerate(ordered):
+        row.position = position
+    ProviderKey.objects.bulk_update(ordered, ["position"])
+    keys_cache.invalidate(key.workspace_id)
+    key.position = 0
     return key
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from gateway.canonical import CanonicalRequest
 from gateway.catalog.snapshot import Catalog, Credentials, DeploymentInfo, provider_credentials
 from gateway.errors import GatewayError
-from routing_rules.health import health
+from routing_rules.health import health, key_scope
 from routing_rules.router import ROUTE_HEADER, RouteDecision, label, route
 from routing_rules.selectors import StoredKey, keys_cache, rules_cache
 
@@ -45,6 +45,11 @@ class Attempt:
     @property
     def byok(self) -> bool:
         return self.key_source is not KeySource.PLATFORM
+
+    @property
+    def health_scope(self) -> str | None:
+        """Whose breaker this attempt counts in: everyone's (platform key) or its own key's."""
+        return key_scope(self.credentials.api_key) if self.byok else None
 
     def __repr__(self) -> str:  # never print the secret
         return f"Attempt({label(self.deployment)}, {self.key_source})"
@@ -118,7 +123,9 @@ def decide(
         is_configured=configured,
         rules=rules,
         stats=health.stats(),
-        is_open=lambda d: health.is_open(d.id),
+        is_open=lambda d: health.is_open(
+            d.id, key_scope(byok[d.provider.slug]) if d.provider.slug in byok else None
+        ),
         roll=roll,
         api_key_prefix=api_key_prefix,
         explain=explain,
@@ -163,7 +170,7 @@ async def attempt_begin(ctx: CallContext, attempt: Attempt, index: int) -> float
         delay = min(settings.ROUTING_RETRY_BACKOFF * 2 ** (index - 1), 1.0)
         if delay > 0:
             await asyncio.sleep(delay)
-    health.begin(attempt.deployment.id)
+    health.begin(attempt.deployment.id, attempt.health_scope)
     ctx.upstream_credentials = attempt.credentials
     ctx.byok = attempt.byok
     if attempt.byok:
@@ -190,10 +197,11 @@ def attempt_ok(ctx: CallContext, attempt: Attempt, started: float) -> dict[str, 
     """The upstream accepted: for a stream the time to its first answer bytes
     is the TTFT sample; for a JSON answer the whole call is the latency."""
     row = _attempt_row(attempt, started)
+    scope = attempt.health_scope
     if ctx.stream:
-        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"], scope=scope)
     else:
-        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"], scope=scope)
     row["status"] = "ok"
     return row
 
@@ -201,11 +209,12 @@ def attempt_ok(ctx: CallContext, attempt: Attempt, started: float) -> dict[str, 
 def attempt_failed(ctx: CallContext, attempt: Attempt, started: float, err: GatewayError) -> dict[str, Any]:
     row = _attempt_row(attempt, started)
     row.update(status=err.status, error=str(err.type), retryable=err.retryable)
-    # Only failures of the upstream itself count against its breaker, not a bad request.
+    # Only failures of the upstream itself count against its breaker, not a bad request;
+    # a BYOK key's only against that key's own breaker.
     if err.retryable:
-        health.record(attempt.deployment.id, ok=False)
+        health.record(attempt.deployment.id, ok=False, scope=attempt.health_scope)
     else:
-        health.release(attempt.deployment.id)
+        health.release(attempt.deployment.id, attempt.health_scope)
     if "route_header" in ctx.extra:
         err.headers.setdefault(ROUTE_HEADER, ctx.extra["route_header"])
     return row

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from billing.models import CreditAccount, CreditLease, EntryKind, KeySpend, LedgerEntry, SpendPeriod
@@ -81,19 +81,20 @@ class Charge:
 
 def _capacity(ref: PoolRef) -> int:
     """What the pool has free, with its row locked until the transaction ends."""
-    if ref.is_key:
+    if ref.api_key_id is not None:  # is_key, spelled so that mypy sees an int
         KeySpend.objects.bulk_create(
             [KeySpend(api_key_id=ref.api_key_id, period_key=ref.period_key)], ignore_conflicts=True
         )
-        rows = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
-        row = rows.select_for_update().values("spent_units", "reserved_units").get()
+        spend = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
+        row = spend.select_for_update().values("spent_units", "reserved_units").get()
         return ref.limit_units - row["spent_units"] - row["reserved_units"]
-    rows = CreditAccount.objects.filter(workspace_id=ref.workspace_id)
-    found = rows.select_for_update().values("balance_units", "reserved_units").first()
+    account = CreditAccount.objects.filter(workspace_id=ref.workspace_id)
+    found = account.select_for_update().values("balance_units", "reserved_units").first()
     return 0 if found is None else found["balance_units"] - found["reserved_units"]
 
 
 def _reserve(ref: PoolRef, delta: int) -> int:
+    rows: QuerySet[KeySpend] | QuerySet[CreditAccount]
     if ref.is_key:
         rows = KeySpend.objects.filter(api_key_id=ref.api_key_id, period_key=ref.period_key)
     else:
@@ -157,15 +158,26 @@ def leases_renew(*, lease_ids: list[int]) -> set[int]:
     return set(lease_ids) - alive
 
 
-def leases_expire(*, older_than: timedelta) -> int:
+def leases_expire(*, older_than: timedelta, workspace_id: int | None = None) -> int:
     """Hand back the leases of processes that stopped renewing them (crashed or
-    killed). Charges such a process had not yet written are lost with it, as are
-    its calls' log rows; the workspace is not charged for them."""
-    cutoff = timezone.now() - older_than
+    killed): every process runs this (``CreditBook``), so no scheduler is
+    needed. Charges such a process had not yet written are lost with it, as are
+    its calls' log rows; the workspace is not charged for them. Returns how
+    many leases went back (two processes reclaiming at once: each lease once)."""
+    stale = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than)
+    if workspace_id is not None:
+        stale = stale.filter(workspace_id=workspace_id)
     returned = 0
-    for lease in CreditLease.objects.filter(renewed_at__lt=cutoff).iterator():
+    for lease in stale.iterator():
         ref = PoolRef(lease.workspace_id, lease.api_key_id, lease.period_key)
         if lease_return(ref=ref, lease_id=lease.pk, units=lease.amount_units) or lease.amount_units == 0:
+            logger.warning(
+                "credit lease %s of %s (%d units) was not renewed since %s: handed back",
+                lease.pk,
+                lease.holder,
+                lease.amount_units,
+                lease.renewed_at,
+            )
             returned += 1
     return returned
 
@@ -257,7 +269,7 @@ def _lock_pools(charges: list[Charge]) -> None:
         .values("pk")
     )
     spends = {(c.key_pool.api_key_id, c.key_pool.period_key) for c in charges if c.key_pool is not None}
-    for api_key_id, period_key in sorted(spends):  # type: ignore[type-var]
+    for api_key_id, period_key in sorted(spends):
         list(
             KeySpend.objects.select_for_update()
             .filter(api_key_id=api_key_id, period_key=period_key)

@@ -16,8 +16,10 @@ _LABEL_CHARS = re.compile(r"[^A-Z0-9]+")
 
 
 class Matcher(Protocol):
-    label: str
-    max_length: int
+    @property
+    def label(self) -> str: ...
+    @property
+    def max_length(self) -> int: ...
 
     def find(self, text: str) -> Iterator[Span]: ...
 

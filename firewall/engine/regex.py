@@ -4,7 +4,7 @@ longest possible match (used as the stream hold-back window)."""
 
 from __future__ import annotations
 
-import re._parser as sre_parse  # only for the static width of a pattern
+import re._parser as sre_parse  # type: ignore[import-not-found]  # private stdlib module typeshed has no stub for; only for the static width of a pattern
 from typing import Any
 
 import re2

@@ -179,8 +179,8 @@ class EventFilter:
             args = masker.feed(event.arguments)
             return [ToolCallDelta(event.index, args)] if args else []
         if isinstance(event, ToolCallDone):
-            masker = self._tools.pop(event.index, None)
-            rest = masker.flush() if masker else ""
+            finished = self._tools.pop(event.index, None)
+            rest = finished.flush() if finished else ""
             return [ToolCallDelta(event.index, rest), event] if rest else [event]
         if isinstance(event, Finish | UsageEvent | StreamError):
             return [*self._flush_all(), event]

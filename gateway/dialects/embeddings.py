@@ -11,13 +11,18 @@ from typing import Any
 from gateway.canonical import CanonicalRequest, Dialect, Item, Message, Role, TextPart
 from gateway.dialects import chat
 from gateway.dialects import validate as v
+from gateway.dialects.base import Translator
+from gateway.dialects.splice import annotate
 from gateway.errors import invalid_request
 
 DIALECT = Dialect.EMBEDDINGS
+# Served by the byte pass-through only: no provider translates embeddings.
+TRANSLATOR: Translator | None = None
 MAX_INPUTS = 2048
 
 
 def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
+    v.check_tree(body)
     model = v.require(body, "model")
     if not isinstance(model, str) or not model:
         raise invalid_request("Invalid 'model': expected a non-empty string.", param="model")
@@ -47,3 +52,5 @@ def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
 error_body = chat.error_body
 encode_error = chat.encode_error
 encode_stream_error = chat.encode_stream_error
+
+__all__ = ["DIALECT", "TRANSLATOR", "annotate", "decode", "encode_error", "encode_stream_error", "error_body"]

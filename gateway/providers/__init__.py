@@ -1,22 +1,23 @@
-"""Upstream provider adapters, one module per wire format (see ``base``)."""
+"""Upstream providers, one package each, all following ``base.Provider``.
+
+Adding a provider: a package ``gateway/providers/<name>/`` offering the
+members of ``base.Provider``, and one line in ``PROVIDERS`` below under the
+catalog ``kind`` it serves.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from gateway.providers import anthropic, gemini, openai, openai_compatible
+from gateway.providers.base import Provider
 
-from gateway.providers import anthropic, gemini, openai_compatible, openai_responses
-
-
-def provider_adapter(kind: str) -> ModuleType | None:
-    """The adapter module for a catalog provider kind, or None if there is none."""
-    return _ADAPTERS.get(kind)
-
-
-_ADAPTERS: dict[str, ModuleType] = {
-    # Translation path for OpenAI itself speaks the Responses API; same-wire
-    # calls never reach an adapter (see gateway.pipeline.plan_attempt).
-    "openai": openai_responses,
-    "openai_compatible": openai_compatible,
-    "anthropic": anthropic,
-    "gemini": gemini,
+PROVIDERS: dict[str, Provider] = {
+    openai.KIND: openai,
+    openai_compatible.KIND: openai_compatible,
+    anthropic.KIND: anthropic,
+    gemini.KIND: gemini,
 }
+
+
+def provider_adapter(kind: str) -> Provider | None:
+    """The provider for a catalog provider kind, or None if there is none."""
+    return PROVIDERS.get(kind)

@@ -1,11 +1,16 @@
-"""The contract every provider adapter module follows. Adapters are pure: no
-I/O, no Django imports. All HTTP goes through ``gateway.http``; the pipeline
-(``gateway.pipeline``) is the only caller.
+"""The contract every provider follows (``Provider``), and the values that
+cross it. Providers are pure: no I/O, no Django imports. All HTTP goes through
+``gateway.http``; the pipeline (``gateway.pipeline``) and the relay
+(``gateway.relay``) are the only callers.
 
-A provider module ``gateway/providers/<name>.py`` offers:
+A provider is a package ``gateway/providers/<name>/`` whose ``__init__``
+offers the members of ``Provider`` (a module satisfies the protocol) and is
+listed once in ``gateway.providers.PROVIDERS`` under its catalog ``kind``:
 
-``build_request(req: CanonicalRequest, *, upstream_model: str, base_url: str,
-api_key: str, headers: dict[str, str] | None = None) -> UpstreamRequest``
+``KIND``
+    The catalog provider kind it serves (``gateway.Provider.kind``).
+
+``build_request(req, *, upstream_model, base_url, api_key, headers=None) -> UpstreamRequest``
     Encode the canonical request in the provider's wire format (``stream``
     follows ``req.stream``; ask for stream usage where that is opt-in). Refuse
     what the provider cannot honour with ``gateway.errors.unsupported_parameter``
@@ -14,21 +19,32 @@ api_key: str, headers: dict[str, str] | None = None) -> UpstreamRequest``
 ``parse_response(body: bytes) -> CanonicalResponse``
     Decode a non-streaming JSON answer.
 
-``class StreamDecoder`` with ``feed(chunk: bytes) -> list[Event]`` and
-``close() -> list[Event]``
+``StreamDecoder()`` with ``feed(chunk) -> list[Event]`` and ``close() -> list[Event]``
     Decode the provider's stream incrementally; chunks may split anywhere
     (use ``gateway.sse.SSEParser``). Emit ``ResponseStart`` first, then
     deltas, ``UsageEvent`` when usage is known, and ``Finish`` last. An error
     inside the stream becomes ``StreamError``.
 
-``map_error(*, status: int, body: bytes, headers: dict[str, str], provider: str) -> GatewayError``
-    Map an HTTP error answer (use ``gateway.providers.openai.classify`` for
-    the status -> type rules so every provider agrees).
+``map_error(*, status, body, headers, provider) -> GatewayError``
+    Map an HTTP error answer (``gateway.providers.errors.classify`` holds the
+    status -> type rules every provider shares).
+
+``passthrough(dialect) -> PassThrough | None``
+    The inbound dialects the provider speaks natively: for those, a call
+    skips translation -- the caller's body is forwarded with the model
+    replaced and the answer relayed byte for byte, parsed only for usage
+    (``PassThrough``). ``None`` for any other dialect.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.canonical import CanonicalRequest, CanonicalResponse, Dialect, Event, Usage
+from gateway.dialects.base import PassedAnswer
+from gateway.errors import GatewayError
 
 
 @dataclass(slots=True)
@@ -37,3 +53,67 @@ class UpstreamRequest:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+
+
+# Called by a pass-through stream with the final usage; returns the fields
+# Junction adds to that event (``gateway.dialects.base.AnswerFields``).
+UsageHook = Callable[[Usage], Mapping[str, Any]]
+
+
+class StreamDecoder(Protocol):
+    def feed(self, chunk: bytes) -> list[Event]: ...
+
+    def close(self) -> list[Event]: ...
+
+
+class StreamRelay(Protocol):
+    """One same-wire stream: complete upstream SSE blocks in, the caller's bytes
+    out. Only the events that carry usage are parsed; ``delta_events`` counts
+    the content deltas relayed (billing's estimate when a stream is cut)."""
+
+    delta_events: int
+
+    def relay(self, blocks: list[bytes]) -> bytes: ...
+
+
+class PassThrough(Protocol):
+    """One dialect a provider speaks natively."""
+
+    def build_request(
+        self,
+        req: CanonicalRequest,
+        *,
+        upstream_model: str,
+        base_url: str,
+        api_key: str,
+    ) -> UpstreamRequest: ...
+
+    def read_answer(self, body: bytes) -> PassedAnswer:
+        """Decode a JSON answer and its usage; ``ValueError`` if it is not JSON."""
+        ...
+
+    def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> StreamRelay: ...
+
+
+class Provider(Protocol):
+    KIND: str
+
+    def build_request(
+        self,
+        req: CanonicalRequest,
+        *,
+        upstream_model: str,
+        base_url: str,
+        api_key: str,
+        headers: dict[str, str] | None = None,
+    ) -> UpstreamRequest: ...
+
+    def parse_response(self, body: bytes) -> CanonicalResponse: ...
+
+    def StreamDecoder(self) -> StreamDecoder: ...
+
+    def map_error(
+        self, *, status: int, body: bytes, headers: dict[str, str], provider: str
+    ) -> GatewayError: ...
+
+    def passthrough(self, dialect: Dialect) -> PassThrough | None: ...

@@ -183,7 +183,7 @@ def route(
     if terminal is not None:
         decision.rule_id = terminal.id
     if terminal is not None and terminal.action.type is ActionType.BLOCK:
-        raise _error(
+        blocked = _error(
             decision,
             GatewayError(
                 ErrorType.ROUTING,
@@ -192,6 +192,9 @@ def route(
             ),
             f"{rule_summary}; candidates=none",
         )
+        # The caller learns which rule refused it, never the workspace's other rules.
+        blocked.rule_trace = [e for e in blocked.rule_trace or () if e.get("rule_id") == terminal.id]
+        raise blocked
 
     targets = _targets(request.model, terminal, outcome.fallbacks_rule, outcome.fallbacks, roll)
     seen: set[int] = set()

@@ -78,7 +78,7 @@ def score_deployments(
     quality = [(d.model.quality_tier - 1) / 4 for d in deployments]
     reliability = [max(0.0, 1.0 - s.error_rate) for s in rows]
     w_speed, w_price, w_quality = MODE_WEIGHTS[mode]
-    scored = []
+    scored: list[tuple[DeploymentInfo, float, dict[str, float]]] = []
     totals = []
     for i, d in enumerate(deployments):
         total = (w_speed * speed[i] + w_price * price[i] + w_quality * quality[i]) * reliability[i]

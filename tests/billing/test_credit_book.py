@@ -231,6 +231,55 @@ def test_a_dead_process_lease_is_handed_back(workspace, exact):
     assert balance(ws) == (1_000, 0) and charges() == []
 
 
+def _kill(book: CreditBook) -> None:
+    """The process behind ``book`` is gone: its leases stop being renewed."""
+    CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_process_reclaims_a_dead_process_lease_before_refusing_a_call(workspace, exact):
+    """No beat: the call that would get a 402 for credit a killed process holds
+    hands the dead lease back itself and is served."""
+    ws = workspace.pk
+    set_balance(ws, 200)
+    dead, live = CreditBook(background=False), CreditBook(background=False)
+    hold(dead, ws, "req_dead", 194)
+    _kill(dead)
+    held = hold(live, ws, "req_live", 150)
+    assert held.amount == 150 and balance(ws) == (200, 150)
+    assert reserved_mismatches() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_lease_is_never_reclaimed(workspace, exact):
+    ws = workspace.pk
+    set_balance(ws, 200)
+    alive, other = CreditBook(background=False), CreditBook(background=False)
+    hold(alive, ws, "req_alive", 194)
+    with pytest.raises(BillingError):
+        hold(other, ws, "req_other", 150)
+    assert balance(ws) == (200, 194)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_reclaims_dead_leases_without_beat(workspace, settings, exact):
+    ws = workspace.pk
+    set_balance(ws, 1_000)
+    settings.BILLING_LEASE_RECLAIM_SECONDS = 0
+    settings.BILLING_FLUSH_SECONDS = 0.05
+    dead, live = CreditBook(background=False), CreditBook()
+    hold(dead, ws, "req_dead", 600)
+    _kill(dead)
+    live._start()
+    try:
+        deadline = timezone.now() + timedelta(seconds=10)
+        while CreditLease.objects.exists() and timezone.now() < deadline:
+            threading.Event().wait(0.05)
+        assert not CreditLease.objects.exists() and balance(ws) == (1_000, 0)
+    finally:
+        live.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_process_whose_lease_was_taken_back_still_charges_correctly(workspace, exact):
     """A live process cut off from the database long enough for its lease to

@@ -6,10 +6,11 @@ import json
 from decimal import Decimal
 
 from billing.money import PriceSheet
-from billing.stages import CallBilling, call_cost, input_token_bounds, metered_usage, splice_usage
+from billing.stages import CallBilling, call_cost, input_token_bounds, metered_usage
 from gateway.canonical import Usage
 from gateway.context import CallContext
 from gateway.dialects import chat
+from gateway.dialects.splice import splice_usage
 
 
 def test_splice_usage_targets_the_top_level_usage_object():

@@ -207,4 +207,4 @@ def test_management_credits_and_ledger(manage_client, workspace):
     credits = manage_client.get("/api/manage/billing/credits").json()
     assert credits["balance_units"] == balance(workspace.pk)[0] and credits["plan"] == "free"
     ledger = manage_client.get("/api/manage/billing/ledger").json()
-    assert ledger[0]["kind"] == "grant"
+    assert ledger["data"][0]["kind"] == "grant"

@@ -62,6 +62,20 @@ class FakeOpenAI:
         body, path = recorded.body, recorded.path
         self.requests.append(recorded)
         text = _last_user_text(body)
+        if "invalid" in recorded.headers.get("authorization", ""):
+            # OpenAI's answer to a wrong key.
+            return await send_json(
+                send,
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided: sk-inval***. You can find your API key at https://platform.openai.com/account/api-keys.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         for status in (429, 500, 503):
             if f"[[{status}]]" in text:
                 extra = [(b"retry-after", b"7")] if status == 429 else []

@@ -202,5 +202,5 @@ def test_schema_documents_the_firewall_api(manage_client):
     resp = manage_client.get("/api/manage/schema", HTTP_ACCEPT="application/json")
     assert resp.status_code == 200
     paths = json.loads(resp.content)["paths"]
-    assert "/api/manage/firewall/policies/" in paths and "/api/manage/firewall/test" in paths
+    assert "/api/manage/firewall/policies/" in paths and "/api/manage/firewall/test/" in paths
     assert "/api/manage/firewall/policies/{policy_id}/" in paths

@@ -20,6 +20,7 @@ from gateway.auth import Principal
 from gateway.canonical import Event, Finish, FinishReason, StreamError, TextDelta, Usage, UsageEvent
 from gateway.context import CallContext
 from gateway.dialects import chat
+from gateway.dialects.base import Translator
 from gateway.logs import request_logs
 from gateway.providers.base import UpstreamRequest
 
@@ -73,7 +74,10 @@ class Upstream:
 async def run(workspace, chunks: list[str], monkeypatch) -> tuple[str, CallContext, list[dict]]:
     rows: list[dict] = []
     monkeypatch.setattr(request_logs, "submit", rows.append)
-    dialect = SimpleNamespace(StreamEncoder=Encoder, encode_stream_error=chat.encode_stream_error)
+    dialect = SimpleNamespace(
+        TRANSLATOR=Translator(encode_response=chat.encode_response, stream_encoder=Encoder),
+        encode_stream_error=chat.encode_stream_error,
+    )
     ctx = CallContext(endpoint="chat.completions", dialect=dialect, headers={})  # type: ignore[arg-type]
     ctx.principal = Principal(1, "jk_x", "h", workspace.pk, workspace.slug, "inference", None, False, True)
     ctx.attach(
@@ -82,8 +86,8 @@ async def run(workspace, chunks: list[str], monkeypatch) -> tuple[str, CallConte
     await hooks.screen_request(ctx)
     plan = relay.Plan(
         upstream=UpstreamRequest(url="http://upstream", body=b"", stream=True),
-        adapter=SimpleNamespace(StreamDecoder=Decoder),  # type: ignore[arg-type]
-        passthrough=False,
+        provider=SimpleNamespace(StreamDecoder=Decoder),  # type: ignore[arg-type]
+        passthrough=None,
     )
     out = b"".join([chunk async for chunk in relay._translate_events(ctx, Upstream(chunks), plan)])  # type: ignore[arg-type]
     # The database work above ran in asgiref's worker thread: close its connection.

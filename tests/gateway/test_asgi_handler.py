@@ -163,12 +163,13 @@ def relayed_stream(monkeypatch, chunks: list[bytes]):
     from gateway.context import CallContext
     from gateway.dialects import chat
     from gateway.logs import request_logs
+    from gateway.providers.openai.passthrough import MarkedStream
 
     rows: list[dict] = []
     monkeypatch.setattr(request_logs, "submit", rows.append)
     ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={})
     upstream = FakeUpstream(chunks)
-    stream = relay.RelayStream(relay._relay_events(ctx, upstream, lambda ev: ev.raw))
+    stream = relay.RelayStream(relay._relay_events(ctx, upstream, MarkedStream(lambda ev: ev.raw)))
     return ctx, upstream, stream, rows
 
 

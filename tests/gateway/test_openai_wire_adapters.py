@@ -33,7 +33,8 @@ from gateway.canonical import (
 )
 from gateway.dialects import chat, responses
 from gateway.errors import GatewayError
-from gateway.providers import openai_compatible, openai_responses, provider_adapter
+from gateway.providers import openai as openai_responses
+from gateway.providers import openai_compatible, provider_adapter
 from gateway.sse import SSEParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"

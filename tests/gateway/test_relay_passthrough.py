@@ -6,8 +6,10 @@ import msgspec
 import pytest
 
 from gateway import relay
+from gateway.canonical import Dialect
 from gateway.context import CallContext
 from gateway.dialects import chat
+from gateway.providers import openai
 from gateway.sse import SSEParser
 
 EVENTS = [
@@ -27,10 +29,10 @@ def relay_all(pieces: list[bytes], *, include_usage: bool) -> tuple[bytes, CallC
     if include_usage:
         body["stream_options"] = {"include_usage": True}
     ctx.attach(chat.decode(body, {}))
-    rewrite, marker = relay.stream_rewriter(ctx)
+    stream = relay.stream_relay(ctx, openai.passthrough(Dialect.CHAT))
     parser = SSEParser()
-    out = [relay._relay_blocks(ctx, parser.feed_blocks(piece), rewrite, marker) for piece in pieces]
-    out.append(relay._relay_blocks(ctx, parser.close_blocks(), rewrite, marker))
+    out = [relay.relay_blocks(ctx, stream, parser.feed_blocks(piece)) for piece in pieces]
+    out.append(relay.relay_blocks(ctx, stream, parser.close_blocks()))
     return b"".join(out), ctx
 
 

@@ -188,7 +188,7 @@ def test_split_action_follows_the_weights():
     assert picks.count("a") == 75
 
 
-def test_block_action_refuses_with_the_rule_message_and_trace():
+def test_block_action_refuses_naming_only_the_blocking_rule():
     rules = [
         rule(1, [{"type": "metadata_equals", "key": "env", "value": "prod"}], TO_HAIKU),
         rule(
@@ -201,8 +201,10 @@ def test_block_action_refuses_with_the_rule_message_and_trace():
         route(chat_request(text="my PASSWORD is"), CAT, is_configured=everyone, rules=rules)
     err = exc.value
     assert err.status == 422 and err.message == "No secrets." and err.code == "request_blocked"
-    assert err.rule_trace[0]["matched"] is False and err.rule_trace[1]["matched"] is True
-    assert err.rule_trace[1]["action"] == {"type": "block", "message": "No secrets."}
+    # Only the blocking rule is named: rule 1 was tried, but the caller never learns of it.
+    assert [e["rule_id"] for e in err.rule_trace] == [2]
+    assert err.rule_trace[0]["matched"] is True
+    assert err.rule_trace[0]["action"] == {"type": "block", "message": "No secrets."}
     assert err.headers["x-junction-route"] == "rule=2:block; candidates=none"
 
 

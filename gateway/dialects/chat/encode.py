@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -37,6 +37,7 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
+from gateway.dialects.base import Finalize, add_fields
 from gateway.dialects.chat.errors import encode_stream_error
 from gateway.sse import DONE
 
@@ -74,7 +75,7 @@ def finish_reason(resp: CanonicalResponse) -> str:
     return _FINISH[reason]
 
 
-def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
+def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
     texts: list[str] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
@@ -110,7 +111,7 @@ def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(resp)}],
         "usage": usage_object(resp.usage),
     }
-    body.update(extras)
+    add_fields(body, extras)
     return msgspec.json.encode(body)
 
 
@@ -126,7 +127,7 @@ class StreamEncoder:
         self,
         *,
         request: CanonicalRequest,
-        finalize: Callable[[Usage], dict[str, Any]],
+        finalize: Finalize,
         request_id: str = "",
     ) -> None:
         self._request = request
@@ -208,7 +209,7 @@ class StreamEncoder:
         extras = self._finalize(usage)
         finish = self._chunk({}, _FINISH[reason])
         if not self._request.include_usage:
-            finish.update(extras)
+            add_fields(finish, extras)
             return self._sse(finish) + DONE
         tail = {
             "id": self._id,
@@ -218,7 +219,7 @@ class StreamEncoder:
             "choices": [],
             "usage": usage_object(usage),
         }
-        tail.update(extras)
+        add_fields(tail, extras)
         return self._sse(finish) + self._sse(tail) + DONE
 
     def finish(self) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -30,6 +30,7 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
+from gateway.dialects.base import Finalize, add_fields
 from gateway.dialects.messages.errors import encode_stream_error
 from gateway.reasoning_state import pack
 from gateway.sse import encode_event
@@ -129,7 +130,7 @@ def stop_reason(reason: FinishReason, has_tool_use: bool) -> str:
     return STOP_REASONS[reason]
 
 
-def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
+def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
     blocks = content_blocks(resp)
     body: dict[str, Any] = {
         "id": message_id(resp.id),
@@ -141,7 +142,7 @@ def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
         "stop_sequence": None,
         "usage": usage_body(resp.usage),
     }
-    body.update(extras)
+    add_fields(body, extras)
     return msgspec.json.encode(body)
 
 
@@ -154,9 +155,7 @@ class StreamEncoder:
     accumulates: message_start, (content_block_start, ping once, deltas,
     content_block_stop)*, message_delta, message_stop."""
 
-    def __init__(
-        self, *, request: CanonicalRequest, finalize: Callable[[Usage], dict[str, Any]], request_id: str = ""
-    ) -> None:
+    def __init__(self, *, request: CanonicalRequest, finalize: Finalize, request_id: str = "") -> None:
         self._request = request
         self._finalize = finalize
         self._request_id = request_id
@@ -230,7 +229,7 @@ class StreamEncoder:
             "delta": {"stop_reason": stop_reason(self._reason, self._tool_use), "stop_sequence": None},
             "usage": usage,
         }
-        data.update(self._finalize(self._usage))
+        add_fields(data, self._finalize(self._usage))
         out += _event("message_delta", data)
         return out + _event("message_stop", {"type": "message_stop"})
 

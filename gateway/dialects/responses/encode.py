@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -35,6 +36,7 @@ from gateway.canonical import (
     Usage,
     WebSearchTool,
 )
+from gateway.dialects.base import add_fields
 from gateway.reasoning_state import pack, unpack
 
 
@@ -236,7 +238,7 @@ def response_object(
     }
 
 
-def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
+def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
     status, incomplete, error = finish_status(resp.finish_reason)
     body = response_object(
         rid=response_id(resp.id),
@@ -249,5 +251,5 @@ def encode_response(resp: CanonicalResponse, extras: dict[str, Any]) -> bytes:
         incomplete_details=incomplete,
         error=error,
     )
-    body.update(extras)
+    add_fields(body, extras)
     return msgspec.json.encode(body)

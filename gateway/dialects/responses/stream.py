@@ -5,7 +5,6 @@ its deltas, the same item id through ``response.completed``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from gateway.canonical import (
     Usage,
     UsageEvent,
 )
+from gateway.dialects.base import Finalize, add_fields
 from gateway.dialects.responses.encode import (
     finish_status,
     function_call_item,
@@ -63,7 +63,7 @@ class StreamEncoder:
         self,
         *,
         request: CanonicalRequest,
-        finalize: Callable[[Usage], dict[str, Any]],
+        finalize: Finalize,
         request_id: str = "",
     ) -> None:
         self._request = request
@@ -309,7 +309,7 @@ class StreamEncoder:
             incomplete_details=incomplete,
             error=error,
         )
-        final.update(self._finalize(usage))
+        add_fields(final, self._finalize(usage))
         kind = {"completed": "response.completed", "incomplete": "response.incomplete"}.get(
             status, "response.failed"
         )

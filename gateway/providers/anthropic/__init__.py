@@ -18,6 +18,10 @@ Mappings worth knowing (also in docs/compatibility):
   ``cache_creation.ephemeral_1h_input_tokens``), each billed at its price.
 """
 
+from __future__ import annotations
+
+from gateway.canonical import Dialect
+from gateway.providers.anthropic.passthrough import MESSAGES, passthrough_rewriter
 from gateway.providers.anthropic.request import build_request, passthrough_request
 from gateway.providers.anthropic.response import (
     StreamDecoder,
@@ -25,7 +29,6 @@ from gateway.providers.anthropic.response import (
     map_error,
     merge_usage,
     parse_response,
-    passthrough_rewriter,
     stream_error,
     usage_from,
 )
@@ -38,11 +41,21 @@ from gateway.providers.anthropic.wire import (
     api_headers,
     default_max_tokens,
 )
+from gateway.providers.base import PassThrough
+
+KIND = "anthropic"
+
+
+def passthrough(dialect: Dialect) -> PassThrough | None:
+    """Messages callers are served as they came (same wire)."""
+    return MESSAGES if dialect is Dialect.MESSAGES else None
+
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_MAX_TOKENS",
     "JSON_TOOL",
+    "KIND",
     "PROVIDER",
     "THINKING_BUDGETS",
     "StreamDecoder",
@@ -53,6 +66,7 @@ __all__ = [
     "map_error",
     "merge_usage",
     "parse_response",
+    "passthrough",
     "passthrough_request",
     "passthrough_rewriter",
     "stream_error",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -32,8 +31,8 @@ from gateway.canonical import (
 )
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.anthropic.wire import FINISH_REASONS, JSON_TOOL, PROVIDER
-from gateway.providers.openai import classify
-from gateway.sse import LazyEvent, SSEEvent, SSEParser, encode_event
+from gateway.providers.errors import classify
+from gateway.sse import SSEParser
 
 
 def _int(value: Any) -> int:
@@ -306,38 +305,3 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
         provider=provider,
         raw=raw,
     )
-
-
-# ----------------------------------------------------- same-wire pass-through
-
-
-def passthrough_rewriter(
-    on_usage: Callable[[Usage], dict[str, Any]],
-) -> Callable[[SSEEvent | LazyEvent], bytes | None]:
-    """Messages in, Anthropic out: events pass through byte for byte except
-    ``message_start`` (read for input usage) and ``message_delta`` (read for
-    the final usage; ``on_usage`` returns Junction's fields to merge into it).
-    Other events are never parsed: their name is checked on the raw bytes."""
-    start: dict[str, Any] = {}
-
-    def rewrite(ev: SSEEvent | LazyEvent) -> bytes | None:
-        head = ev.raw[:32]
-        if b"message_start" not in head and b"message_delta" not in head:
-            return ev.raw
-        if ev.event not in ("message_start", "message_delta"):
-            return ev.raw
-        try:
-            data = msgspec.json.decode(ev.data)
-        except msgspec.DecodeError:
-            return ev.raw
-        if not isinstance(data, dict):
-            return ev.raw
-        if ev.event == "message_start":
-            message = data.get("message")
-            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
-                start.update(message["usage"])
-            return ev.raw
-        data.update(on_usage(usage_from(merge_usage(start, data.get("usage")))))
-        return encode_event(msgspec.json.encode(data), event="message_delta")
-
-    return rewrite

@@ -14,6 +14,10 @@ Mappings worth knowing (also in docs/compatibility):
 * usage: output = candidates + thoughts tokens; reasoning = thoughts.
 """
 
+from __future__ import annotations
+
+from gateway.canonical import Dialect
+from gateway.providers.base import PassThrough
 from gateway.providers.gemini.request import THINKING_BUDGETS, build_request
 from gateway.providers.gemini.response import (
     StreamDecoder,
@@ -25,8 +29,16 @@ from gateway.providers.gemini.response import (
 )
 
 PROVIDER = "gemini"
+KIND = "gemini"
+
+
+def passthrough(dialect: Dialect) -> PassThrough | None:
+    """No inbound dialect speaks Gemini's wire: every call is translated."""
+    return None
+
 
 __all__ = [
+    "KIND",
     "PROVIDER",
     "THINKING_BUDGETS",
     "StreamDecoder",
@@ -35,5 +47,6 @@ __all__ = [
     "finish_reason",
     "map_error",
     "parse_response",
+    "passthrough",
     "usage_from",
 ]

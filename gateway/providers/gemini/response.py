@@ -32,7 +32,7 @@ from gateway.canonical import (
     UsageEvent,
 )
 from gateway.errors import ErrorType, GatewayError
-from gateway.providers.openai import classify
+from gateway.providers.errors import classify
 from gateway.sse import SSEParser
 
 PROVIDER = "gemini"

@@ -1,8 +1,8 @@
 """The Chat Completions wire, both ways: canonical request -> chat request body,
 chat JSON -> canonical response, chat SSE -> canonical events.
 
-Pure functions; ``gateway.providers.openai_compatible`` is the adapter module
-that uses them. What the chat wire cannot carry is refused with
+Pure functions; the ``openai_compatible`` provider
+(``gateway.providers.openai_compatible``) is built on them. What the chat wire cannot carry is refused with
 ``unsupported_parameter`` (a 400 naming it), except one documented case:
 reasoning items from an earlier turn are not replayed. Chat Completions has
 no input field for them, and opaque reasoning state (OpenAI
@@ -47,7 +47,7 @@ from gateway.canonical import (
     UsageEvent,
 )
 from gateway.errors import ErrorType, GatewayError, unsupported_parameter
-from gateway.providers.openai import usage_from_chat
+from gateway.providers.openai.wire import usage_from_chat
 from gateway.sse import SSEParser
 
 FINISH_REASONS = {

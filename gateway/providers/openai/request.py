@@ -1,6 +1,6 @@
-"""Provider kind ``openai``, translation path: canonical request -> the Responses
-API here; Responses JSON and SSE -> canonical in ``openai_responses_answer``
-(re-exported, so this module is the whole adapter).
+"""Provider kind ``openai``, the request side of the translation path:
+canonical request -> the Responses API (the answer side is
+``gateway.providers.openai.response``).
 
 Used when the caller's dialect is not OpenAI's (a Messages caller), or when a
 stage must rewrite the answer (then a chat caller is served from Responses
@@ -42,11 +42,9 @@ from gateway.canonical import (
 )
 from gateway.errors import unsupported_parameter
 from gateway.providers.base import UpstreamRequest
-from gateway.providers.openai import auth_headers, map_error
-from gateway.providers.openai_responses_answer import KIND, PROVIDER_KIND, StreamDecoder, parse_response
+from gateway.providers.openai.response import KIND, PROVIDER_KIND
+from gateway.providers.openai.wire import auth_headers
 from gateway.reasoning_state import state_for
-
-__all__ = ["KIND", "StreamDecoder", "build_request", "map_error", "parse_response"]
 
 # How each dialect spells the stop parameter, for the refusal to name it.
 _STOP_PARAM = {Dialect.MESSAGES: "stop_sequences"}

@@ -1,29 +1,31 @@
 """Provider kind ``openai_compatible``: any Chat Completions server (DeepSeek,
 Mistral, OpenRouter, vLLM, Ollama, any base URL).
 
-Used when the caller's dialect is not chat (a Responses or Messages caller),
-or when a stage must rewrite the answer; a chat caller is otherwise served by
-the byte pass-through in ``gateway.providers.openai``. The wire codec lives in
-``gateway.providers.openai_chat``.
+A chat or embeddings caller is served by the byte pass-through (OpenAI's
+wire, ``gateway.providers.openai.passthrough``); a Responses or Messages
+caller, or a call a stage must rewrite, by the translation path on the chat
+codec in ``gateway.providers.openai.chat``.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from gateway.canonical import CanonicalRequest, CanonicalResponse
-from gateway.providers.base import UpstreamRequest
-from gateway.providers.openai import auth_headers, map_error
-from gateway.providers.openai_chat import (
+from gateway.canonical import CanonicalRequest, CanonicalResponse, Dialect
+from gateway.providers.base import PassThrough, UpstreamRequest
+from gateway.providers.openai.chat import (
     ChatStreamDecoder,
     chat_body,
     parse_chat_response,
     refuse_unsupported,
 )
+from gateway.providers.openai.passthrough import CHAT, EMBEDDINGS
+from gateway.providers.openai.wire import auth_headers, map_error
 
 KIND = "openai_compatible"
+NATIVE: dict[Dialect, PassThrough] = {Dialect.CHAT: CHAT, Dialect.EMBEDDINGS: EMBEDDINGS}
 
-__all__ = ["KIND", "StreamDecoder", "build_request", "map_error", "parse_response"]
+__all__ = ["KIND", "StreamDecoder", "build_request", "map_error", "parse_response", "passthrough"]
 
 
 def build_request(
@@ -53,3 +55,7 @@ def parse_response(body: bytes) -> CanonicalResponse:
 class StreamDecoder(ChatStreamDecoder):
     def __init__(self) -> None:
         super().__init__(provider=KIND)
+
+
+def passthrough(dialect: Dialect) -> PassThrough | None:
+    return NATIVE.get(dialect)

@@ -1,6 +1,6 @@
 """Kind ``openai``, the answer side of the Responses wire: Responses JSON ->
 canonical response, Responses SSE -> canonical events (any byte split).
-The request side is ``gateway.providers.openai_responses``."""
+The request side is ``gateway.providers.openai.request``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from gateway.canonical import (
     UsageEvent,
 )
 from gateway.errors import ErrorType, GatewayError
-from gateway.providers.openai import usage_from_responses
+from gateway.providers.openai.wire import usage_from_responses
 from gateway.sse import SSEParser
 
 KIND = "openai"
