@@ -24,7 +24,7 @@ from gateway.canonical import Event, StreamError, Usage, UsageEvent
 from gateway.context import CallContext
 from gateway.dialects.base import AnswerFields
 from gateway.errors import ErrorType, GatewayError
-from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout
+from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, UpstreamTooLarge
 from gateway.providers.base import PassThrough, Provider, StreamRelay, UpstreamRequest
 from gateway.sse import SSEParser
 
@@ -82,6 +82,13 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
             provider=ctx.provider,
             code="upstream_timeout",
             retryable=True,
+        ) from None
+    except UpstreamTooLarge as exc:
+        raise GatewayError(
+            ErrorType.UPSTREAM,
+            f"Upstream provider '{ctx.provider}': {exc}.",
+            provider=ctx.provider,
+            code="upstream_response_too_large",
         ) from None
     except UpstreamFailure:
         raise GatewayError(
