@@ -14,6 +14,8 @@ from typing import Any
 
 import dj_database_url
 
+from config.production import refuse_insecure
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -314,6 +316,9 @@ FIREWALL_TTL = env_float("FIREWALL_TTL", 5.0)
 # stream: streams are scanned in bounded windows); the rest passes unscanned
 # and the call is flagged ``firewall_scan_truncated``.
 FIREWALL_MAX_SCAN_CHARS = env_int("FIREWALL_MAX_SCAN_CHARS", 2_000_000)
+# A request body larger than this (bytes) is scanned on a worker thread, so a
+# big prompt does not hold the event loop that other calls share.
+FIREWALL_THREAD_SCAN_BYTES = env_int("FIREWALL_THREAD_SCAN_BYTES", 32_768)
 
 # Request log writer: rows are buffered and written in batches off the hot path.
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)
@@ -388,6 +393,11 @@ ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
 ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
 # Fernet keys for provider keys at rest, comma-separated, first = current.
 PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Production refuses to start on the laptop defaults (a public SECRET_KEY, provider keys
+# encrypted under a key derived from it): config/production.py.
+JUNCTION_PRODUCTION = env_bool("JUNCTION_PRODUCTION", False)
+if JUNCTION_PRODUCTION:
+    refuse_insecure(secret_key=SECRET_KEY, encryption_keys=PROVIDER_KEY_ENCRYPTION_KEYS)
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
@@ -497,9 +507,10 @@ CSRF_COOKIE_SECURE = DJANGO_SECURE
 SECURE_SSL_REDIRECT = DJANGO_SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if DJANGO_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_SECURE
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", DJANGO_SECURE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes speak plain HTTP
 # The load balancer terminates TLS and says so in X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -100,7 +100,10 @@ def clear_own_cache_keys() -> None:
 
 @pytest.fixture
 def catalog(transactional_db) -> None:
+    """The reference data a live server needs: the catalog and the seeded
+    plans (a transactional test before this one may have flushed them)."""
     catalog_sync(path=Path(django_settings.CATALOG_FILE))
+    plans_ensure_defaults()
     invalidate_catalog()
 
 
