@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from firewall.engine.types import Action, Detector, MatcherKind, Scope
 from firewall.models import Policy
@@ -87,12 +88,16 @@ class FirewallRuleForm(forms.Form):
 
 class BaseRuleFormSet(forms.BaseFormSet):
     def rule_data(self) -> list[RuleData]:
-        kept = [f for f in self.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
+        kept = [
+            f for f in self.forms if f.has_changed() and not f.cleaned_data.get(DELETION_FIELD_NAME, False)
+        ]
         return [form.rule_data(order=i) for i, form in enumerate(kept)]
 
 
-RuleFormSet = forms.formset_factory(
-    FirewallRuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True, max_num=50
+# formset_factory builds a subclass of ``formset``; its stub returns plain BaseFormSet.
+RuleFormSet = cast(
+    type[BaseRuleFormSet],
+    forms.formset_factory(FirewallRuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True, max_num=50),
 )
 
 
@@ -122,9 +127,7 @@ class TestForm(forms.Form):
 
     def __init__(self, *args: Any, policies: list[Policy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        policy = self.fields["policy"]
-        assert isinstance(policy, forms.ChoiceField)
-        policy.choices = [
+        cast(forms.ChoiceField, self.fields["policy"]).choices = [
             ("", "All enabled policies"),
             *[(str(p.pk), p.name) for p in policies],
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from routing_rules.models import MatchMode, RoutingRule
 from routing_rules.router.rules import ActionType, ConditionType
@@ -109,7 +110,8 @@ class BaseConditionFormSet(forms.BaseFormSet):
         return [
             form.to_json()
             for form in self.forms
-            if form.has_changed() and not form.cleaned_data.get("DELETE")
+            if form.has_changed()
+            and not (self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False))
         ]
 
 
