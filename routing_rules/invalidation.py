@@ -52,7 +52,7 @@ class Invalidation:
                 client.publish(_channel(), f"{kind}:{workspace_id}")
             finally:
                 client.close()
-        except redis.RedisError:
+        except (redis.RedisError, OSError, ValueError):  # down, or a REDIS_URL it cannot use
             logger.warning("publishing a routing change failed; others see it within the TTL", exc_info=True)
 
     def ensure_listening(self) -> None:
@@ -85,7 +85,7 @@ class Invalidation:
                         self._deliver(loop, message["data"])
                 pubsub.close()
                 client.close()
-            except (redis.RedisError, OSError):
+            except (redis.RedisError, OSError, ValueError):  # down, or a REDIS_URL it cannot use
                 logger.warning("routing invalidation listener lost Redis; retrying", exc_info=True)
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
