@@ -120,8 +120,9 @@ def _messages_json(conversation: Conversation) -> list[dict[str, Any]]:
 
 
 def _balance_json(workspace_id: int) -> dict[str, Any]:
-    units = workspace_balance(workspace_id=workspace_id).available_units
-    return {"available_units": units, "display": usd(units)}
+    """The workspace's balance: the sum of its ledger (what charges come out of)."""
+    units = workspace_balance(workspace_id=workspace_id).balance_units
+    return {"balance_units": units, "display": usd(units)}
 
 
 @require_GET

@@ -292,8 +292,10 @@
       if (!last || last.role !== "assistant" || last.usage || !last.request_id) break;
       await new Promise((r) => setTimeout(r, 300 + i * 200));
     }
-    await new Promise((r) => setTimeout(r, 400)); // the ledger's writer posts charges in batches
+    // The ledger's writer posts charges in batches (a fraction of a second).
+    await new Promise((r) => setTimeout(r, 400));
     await refreshBalance();
+    setTimeout(refreshBalance, 1500);
   }
 
   async function ensureConversation() {
@@ -429,8 +431,8 @@
   }
 
   function autosize() {
-    els.prompt.style.height = "auto";
-    els.prompt.style.height = `${Math.min(els.prompt.scrollHeight, window.innerHeight * 0.4)}px`;
+    els.prompt.style.height = "";
+    els.prompt.style.height = `${Math.min(els.prompt.scrollHeight + 2, window.innerHeight * 0.4)}px`;
   }
 
   // ---------------------------------------------------------------- events
@@ -529,6 +531,12 @@
     const open = !els.list.classList.contains("open");
     els.list.classList.toggle("open", open);
     els.toggle.setAttribute("aria-expanded", String(open));
+  });
+  els.thread.addEventListener("click", () => {
+    if (els.list.classList.contains("open")) {
+      els.list.classList.remove("open");
+      els.toggle.setAttribute("aria-expanded", "false");
+    }
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && els.list.classList.contains("open")) {
