@@ -26,7 +26,8 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py bootstrap_demo
-	$(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on --no-access-log
+	DEMO_BASE_URL=http://127.0.0.1:$(PORT)/demo-upstream/v1 $(PY) manage.py providers_status
+	DEMO_BASE_URL=http://127.0.0.1:$(PORT)/demo-upstream/v1 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on --no-access-log
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
