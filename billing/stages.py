@@ -31,9 +31,11 @@ from django.conf import settings
 from billing import ratelimit
 from billing.book import Hold, SpendCap, book
 from billing.errors import BillingError, BillingErrorCode
+from billing.estimate import answer_chars, passed_answer_chars
 from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number, worst_case_sheet
 from gateway.canonical import (
     CanonicalRequest,
+    CanonicalResponse,
     Event,
     FilePart,
     ImageGenerationTool,
@@ -67,7 +69,8 @@ class CallBilling:
     prices: dict[str, PriceSheet] = field(default_factory=dict)  # by model_id, for each candidate
     markup: Decimal = Decimal(1)
     hold: Hold | None = None
-    output_chars: int = 0  # text streamed on the translation path
+    output_chars: int = 0  # text streamed on the translation path, or of a whole answer
+    answered: bool = False  # a whole (non-streamed) answer arrived
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
@@ -259,16 +262,33 @@ def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
     if state is None:
         return None
     output = max(ctx.output_events, math.ceil(state.output_chars / 4))
-    if output == 0:
+    if output == 0 and not state.answered:
         return None  # failed before any output: charged nothing
     return Metered(input_tokens=state.input_estimate, output_tokens=output), True
+
+
+def count_answer(ctx: CallContext, resp: CanonicalResponse) -> None:
+    """A whole translated answer: what it said, should its usage be missing."""
+    _count_whole(ctx, answer_chars(resp))
+
+
+def count_passed_answer(ctx: CallContext, decoded: Any) -> None:
+    """A whole same-wire JSON answer: what it said, should its usage be missing."""
+    _count_whole(ctx, passed_answer_chars(decoded))
+
+
+def _count_whole(ctx: CallContext, chars: int) -> None:
+    state: CallBilling | None = ctx.billing
+    if state is not None:
+        state.output_chars = chars
+        state.answered = True
 
 
 def call_cost(ctx: CallContext) -> Cost | None:
     state: CallBilling | None = ctx.billing
     if state is None or not state.prices:
         return None
-    inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events)
+    inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events, state.answered)
     if state.cost_memo is not None and state.cost_memo[0] == inputs:
         ctx.cost_estimated = state.cost_memo[2]
         return state.cost_memo[1]
@@ -304,7 +324,7 @@ def response_headers(ctx: CallContext) -> dict[str, str]:
     if state is None:
         return {}
     headers = dict(state.limit_headers)
-    if ctx.usage is not None:
+    if ctx.usage is not None or state.answered:
         cost = call_cost(ctx)
         if cost is not None:
             headers["x-junction-cost"] = str(usd_number(cost.charged_usd))

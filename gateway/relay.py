@@ -116,6 +116,7 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
                 provider=ctx.provider,
             ) from None
         ctx.usage = canonical.usage
+        billing.count_answer(ctx, canonical)  # billing: the estimate if usage is missing
         for transform in ctx.response_transforms:
             canonical = transform(canonical)
         translator = ctx.dialect.TRANSLATOR
@@ -140,6 +141,7 @@ def passthrough_json(ctx: CallContext, passthrough: PassThrough, body: bytes) ->
             provider=ctx.provider,
         ) from None
     ctx.usage = answer.usage
+    billing.count_passed_answer(ctx, answer.decoded)  # billing: the estimate if usage is missing
     firewall.screen_passed_answer(ctx, answer)  # response scope
     return ctx.dialect.annotate(answer, answer_fields(ctx))
 
