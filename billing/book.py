@@ -63,10 +63,12 @@ from billing.services.leases import (
     spend_period_end,
     spend_period_key,
 )
+from gateway.logs import request_logs_charged_set
 
 logger = logging.getLogger("junction.billing")
 
 FORGET_AFTER_SECONDS = 600.0
+LOG_FIX_SECONDS = 120.0
 HOLDER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -132,6 +134,8 @@ class CreditBook:
         self._stop = threading.Event()
         self._last_renew = time.monotonic()
         self._last_reclaim = 0.0
+        # Charges the ledger took less of than their log row says: request_id -> (units, since).
+        self._log_fixes: dict[str, tuple[int, float]] = {}
 
     # ------------------------------------------------------------ holding
 
@@ -351,6 +355,9 @@ class CreditBook:
                         self._queue[:0] = batch
                     raise
                 written = len(posted.written)
+                now = time.monotonic()
+                for request_id, units in posted.shortfalls.items():
+                    self._log_fixes[request_id] = (units, now)
                 with self._lock:
                     spent: dict[int, int] = {}
                     for q in batch:  # also those a previous attempt had written: they are spent
@@ -369,9 +376,20 @@ class CreditBook:
                             rate = spent.get(id(pool), 0) / max(now - pool.rate_at, 0.05)
                             pool.spend_rate = 0.7 * pool.spend_rate + 0.3 * rate
                         pool.rate_at = now
+            if self._log_fixes:
+                self._fix_logs()
             if return_idle or force_return:
                 self._return_idle(force_return)
             return written
+
+    def _fix_logs(self) -> None:
+        """Make the log rows of short charges say what the ledger took (their
+        row may be written after the charge: retried for ``LOG_FIX_SECONDS``)."""
+        found = request_logs_charged_set(charged={rid: units for rid, (units, _) in self._log_fixes.items()})
+        cutoff = time.monotonic() - LOG_FIX_SECONDS
+        self._log_fixes = {
+            rid: fix for rid, fix in self._log_fixes.items() if rid not in found and fix[1] > cutoff
+        }
 
     def _lost(self, pool: Pool) -> None:
         """The pool's lease was taken back: nothing it held counts any more."""

@@ -26,6 +26,7 @@ from billing.models import (
 )
 from billing.money import units_to_credits, units_to_usd, usd_number
 from billing.services.leases import spend_period_key
+from gateway.models import RequestLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,6 @@ def key_spend_now(*, api_key_id: int, period: str, limit_units: int | None) -> K
 
 
 def _charged_by_key(*, api_key_id: int, period: str) -> int:
-    from gateway.models import RequestLog
-
     now = timezone.now()
     logs = RequestLog.objects.filter(api_key_id=api_key_id)
     if period == SpendPeriod.DAY:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import date, datetime, time, timedelta
+from typing import TypeAlias
 
 from django.db.models import Sum
 
@@ -15,6 +16,8 @@ from billing.models import Granularity, UsageRollup
 from billing.selectors import usage_summary
 
 OTHER = "other"
+# What a series is per: a model name (by model), or an API key id, None for calls without one (by key).
+Group: TypeAlias = str | int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +82,8 @@ def usage_by_day(*, workspace_id: int, since: date, until: date, by: str, top: i
     column = {"model": "model", "key": "api_key_id"}[by]
     days = tuple(since + timedelta(days=i) for i in range((until - since).days))
     index = {d: i for i, d in enumerate(days)}
-    spend: dict[object, list[int]] = {}
-    requests: dict[object, list[int]] = {}
+    spend: dict[Group, list[int]] = {}
+    requests: dict[Group, list[int]] = {}
     rows = (
         _daily_rows(workspace_id, since, until)
         .values("period_start", column)
@@ -108,12 +111,13 @@ def usage_by_day(*, workspace_id: int, since: date, until: date, by: str, top: i
     return DailyUsage(days=days, series=tuple(series))
 
 
-def _labels(workspace_id: int, by: str, groups: list[object]) -> dict[object, str]:
+def _labels(workspace_id: int, by: str, groups: list[Group]) -> dict[Group, str]:
     if by == "model":
         return {g: str(g) or "(unknown)" for g in groups}
-    names = {
+    key_ids = [g for g in groups if isinstance(g, int)]
+    names: dict[Group, str] = {
         pk: name or prefix
-        for pk, name, prefix in ApiKey.objects.filter(workspace_id=workspace_id, pk__in=groups).values_list(
+        for pk, name, prefix in ApiKey.objects.filter(workspace_id=workspace_id, pk__in=key_ids).values_list(
             "pk", "name", "prefix"
         )
     }

@@ -14,6 +14,8 @@ from typing import Any
 
 import dj_database_url
 
+from config.production import refuse_insecure
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -147,16 +149,38 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+# Redis is optional at runtime (gateway/redis_clients.py): seconds a command
+# or a connect may take before the caller takes its fallback, and how often a
+# process checks whether a Redis it found down answers again.
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.5)
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 2.0)
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", "junction")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "junction"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT},
         }
     }
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Bounded waits (the log writer publishes to the live feed): the
+            # short connect timeout, and reads cut after 10 s, which must stay
+            # above the layer's own 5 s blocking receive.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 10,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    }
+                ]
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "junction"}}
@@ -258,6 +282,24 @@ UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 512)
 # A PEM file of certificate authorities to trust for upstream TLS besides the
 # system's and certifi's (a self-hosted vLLM or Ollama behind a private CA).
 UPSTREAM_CA_BUNDLE = env("UPSTREAM_CA_BUNDLE", "")
+# Egress proxies (gateway/proxies.py): default to the environment's
+# https_proxy / http_proxy / no_proxy (either case; all_proxy as a last
+# resort), read the way curl and httpx read them.
+
+
+def proxy_from_environment(scheme: str) -> str:
+    names = [f"{scheme}_proxy", f"{scheme.upper()}_PROXY"] + (
+        ["all_proxy", "ALL_PROXY"] if scheme != "no" else []
+    )
+    return next((os.environ[name] for name in names if os.environ.get(name)), "")
+
+
+UPSTREAM_HTTPS_PROXY = env("UPSTREAM_HTTPS_PROXY", proxy_from_environment("https"))
+UPSTREAM_HTTP_PROXY = env("UPSTREAM_HTTP_PROXY", proxy_from_environment("http"))
+UPSTREAM_NO_PROXY = env("UPSTREAM_NO_PROXY", proxy_from_environment("no"))
+# The largest non-streamed upstream answer read (bytes); a larger one is a 502
+# naming this limit.
+UPSTREAM_MAX_RESPONSE_BYTES = env_int("UPSTREAM_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
 
 # How long a process trusts its own copy of an API key (seconds). Revocation
 # reaches every process within this bound.
@@ -274,6 +316,9 @@ FIREWALL_TTL = env_float("FIREWALL_TTL", 5.0)
 # stream: streams are scanned in bounded windows); the rest passes unscanned
 # and the call is flagged ``firewall_scan_truncated``.
 FIREWALL_MAX_SCAN_CHARS = env_int("FIREWALL_MAX_SCAN_CHARS", 2_000_000)
+# A request body larger than this (bytes) is scanned on a worker thread, so a
+# big prompt does not hold the event loop that other calls share.
+FIREWALL_THREAD_SCAN_BYTES = env_int("FIREWALL_THREAD_SCAN_BYTES", 32_768)
 
 # Request log writer: rows are buffered and written in batches off the hot path.
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)
@@ -292,12 +337,12 @@ PROVIDER_CREDENTIALS = {
 }
 # The built-in demo upstream (gateway/demo.py): the echo model `junction-demo`,
 # priced at zero, so the quickstart answers with no provider key. On by default
-# only when no provider key is set; never in the production shape (DATABASE_URL
-# or DJANGO_SECURE set), whatever JUNCTION_DEMO_PROVIDER says. DEMO_BASE_URL is
+# only when no provider key is set; never in production (JUNCTION_PRODUCTION,
+# DATABASE_URL or DJANGO_SECURE set), whatever JUNCTION_DEMO_PROVIDER says. DEMO_BASE_URL is
 # where this server answers (`make run` sets it from PORT).
 DEMO_PROVIDER = env_bool(
     "JUNCTION_DEMO_PROVIDER", not any(c["api_key"] for c in PROVIDER_CREDENTIALS.values())
-) and not (env("DATABASE_URL") or env_bool("DJANGO_SECURE"))
+) and not (env("DATABASE_URL") or env_bool("DJANGO_SECURE") or env_bool("JUNCTION_PRODUCTION"))
 PROVIDER_CREDENTIALS["demo"] = {
     "api_key": "junction-demo" if DEMO_PROVIDER else "",
     "base_url": env("DEMO_BASE_URL", "http://127.0.0.1:8000/demo-upstream/v1"),
@@ -329,11 +374,9 @@ BILLING_LEASE_RECLAIM_SECONDS = env_int("BILLING_LEASE_RECLAIM_SECONDS", 10)
 # How long an Idempotency-Key's answer is kept.
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
-# Rate limits live in Redis when it is configured (shared by every web process).
-RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
+# Rate limits live in REDIS_URL's Redis when it is configured (shared by every
+# web process); while it is down or slow, in each process's own counters.
 RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
-# Seconds a rate-limit script call may wait for Redis before the call fails.
-RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
 
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
@@ -362,6 +405,11 @@ ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
 ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
 # Fernet keys for provider keys at rest, comma-separated, first = current.
 PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Production refuses to start on the laptop defaults (a public SECRET_KEY, provider keys
+# encrypted under a key derived from it): config/production.py.
+JUNCTION_PRODUCTION = env_bool("JUNCTION_PRODUCTION", False)
+if JUNCTION_PRODUCTION:
+    refuse_insecure(secret_key=SECRET_KEY, encryption_keys=PROVIDER_KEY_ENCRYPTION_KEYS)
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
@@ -471,9 +519,10 @@ CSRF_COOKIE_SECURE = DJANGO_SECURE
 SECURE_SSL_REDIRECT = DJANGO_SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if DJANGO_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_SECURE
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", DJANGO_SECURE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes speak plain HTTP
 # The load balancer terminates TLS and says so in X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

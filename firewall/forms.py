@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from firewall.engine.types import Action, Detector, MatcherKind, Scope
 from firewall.models import Policy
@@ -51,7 +52,8 @@ class FirewallRuleForm(forms.Form):
             (MatcherKind.DETECTOR.value, "Detector"),
             (MatcherKind.SUBSTRING.value, "Substring"),
             (MatcherKind.REGEX.value, "Regex (RE2)"),
-        ]
+        ],
+        initial=MatcherKind.DETECTOR.value,  # what an untouched extra row posts: it stays unchanged
     )
     pattern = forms.CharField(required=False, max_length=1000, strip=False)
     ignore_case = forms.BooleanField(required=False, label="Ignore case")
@@ -62,7 +64,8 @@ class FirewallRuleForm(forms.Form):
         choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple, initial=[Scope.PROMPT.value]
     )
     action = forms.ChoiceField(
-        choices=[(Action.MASK.value, "Mask"), (Action.BLOCK.value, "Block"), (Action.WARN.value, "Warn")]
+        choices=[(Action.MASK.value, "Mask"), (Action.BLOCK.value, "Block"), (Action.WARN.value, "Warn")],
+        initial=Action.MASK.value,
     )
     label = forms.CharField(required=False, max_length=32, help_text="Mask placeholder, e.g. CARD.")
     enabled = forms.BooleanField(required=False, initial=True)
@@ -85,12 +88,16 @@ class FirewallRuleForm(forms.Form):
 
 class BaseRuleFormSet(forms.BaseFormSet):
     def rule_data(self) -> list[RuleData]:
-        kept = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        kept = [
+            f for f in self.forms if f.has_changed() and not f.cleaned_data.get(DELETION_FIELD_NAME, False)
+        ]
         return [form.rule_data(order=i) for i, form in enumerate(kept)]
 
 
-RuleFormSet = forms.formset_factory(
-    FirewallRuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True, max_num=50
+# formset_factory builds a subclass of ``formset``; its stub returns plain BaseFormSet.
+RuleFormSet = cast(
+    type[BaseRuleFormSet],
+    forms.formset_factory(FirewallRuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True, max_num=50),
 )
 
 
@@ -120,7 +127,7 @@ class TestForm(forms.Form):
 
     def __init__(self, *args: Any, policies: list[Policy], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["policy"].choices = [
+        cast(forms.ChoiceField, self.fields["policy"]).choices = [
             ("", "All enabled policies"),
             *[(str(p.pk), p.name) for p in policies],
         ]

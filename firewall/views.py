@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from console.permissions import get_in_workspace_or_404, manager_required
+from console.permissions import console_of, get_in_workspace_or_404, manager_required, user_of
 from firewall import selectors, services
 from firewall.engine.types import Scope
-from firewall.forms import MATCHER_FIELDS, PolicyForm, RuleFormSet, TestForm, editor_initial
+from firewall.forms import MATCHER_FIELDS, BaseRuleFormSet, PolicyForm, RuleFormSet, TestForm, editor_initial
 from firewall.models import Policy
 from firewall.rules import FirewallError
 
@@ -22,11 +22,12 @@ AUDIT_SHOWN = 50
 
 
 def _workspace_id(request: HttpRequest) -> int:
-    return request.console.workspace.pk  # type: ignore[attr-defined]
+    return console_of(request).workspace.pk
 
 
 def _actor(request: HttpRequest) -> services.Actor:
-    return services.Actor(label=request.user.get_username(), user=request.user)  # type: ignore[arg-type]
+    user = user_of(request)
+    return services.Actor(label=user.get_username(), user=user)
 
 
 def _page(request: HttpRequest, **extra: Any) -> HttpResponse:
@@ -69,11 +70,13 @@ def _editor(request: HttpRequest, policy: Policy | None) -> HttpResponse:
     return render(request, "console/firewall_policy_form.html", context)
 
 
-def _save(request: HttpRequest, policy: Policy | None, fields: dict[str, Any], rules: RuleFormSet) -> Policy:
+def _save(
+    request: HttpRequest, policy: Policy | None, fields: dict[str, Any], rules: BaseRuleFormSet
+) -> Policy:
     data = rules.rule_data()
     if policy is None:
         return services.policy_create(
-            workspace=request.console.workspace,  # type: ignore[attr-defined]
+            workspace=console_of(request).workspace,
             actor=_actor(request),
             rules=data,
             **fields,

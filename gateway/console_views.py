@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.models import ApiKey
-from console.permissions import member_required
+from console.permissions import console_of, member_required
 from gateway import selectors
 from gateway.forms import STATUS_CHOICES, LogFilterForm
 from gateway.selectors import CursorError
@@ -16,7 +16,7 @@ from gateway.selectors import CursorError
 
 @member_required
 def logs(request: HttpRequest) -> HttpResponse:
-    workspace = request.console.workspace  # type: ignore[attr-defined]
+    workspace = console_of(request).workspace
     keys = list(
         ApiKey.objects.filter(workspace=workspace).order_by("-created_at").values_list("pk", "prefix", "name")
     )
@@ -36,7 +36,9 @@ def logs(request: HttpRequest) -> HttpResponse:
             page = selectors.request_log_page(workspace_id=workspace.pk, filters=filters)
             cursor = None
     # The workspace's keys are all loaded for the filter: they name the rows too.
-    key_of = {pk: (prefix, name) for pk, prefix, name in keys}
+    key_of: dict[int | None, tuple[str | None, str | None]] = {
+        pk: (prefix, name) for pk, prefix, name in keys
+    }
     rows = [(row, *key_of.get(row.api_key_id, (None, None))) for row in page.rows] if page else []
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -58,7 +60,7 @@ def logs(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def log_detail(request: HttpRequest, request_id: str) -> HttpResponse:
-    workspace = request.console.workspace  # type: ignore[attr-defined]
+    workspace = console_of(request).workspace
     row = selectors.request_log_get(workspace_id=workspace.pk, request_id=request_id)
     if row is None:
         raise Http404("No such request in this workspace.")
@@ -71,7 +73,7 @@ def log_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         "console/log_detail.html",
         {
             "row": row,
-            "key_prefix": prefix.get(row.api_key_id),
+            "key_prefix": prefix.get(row.api_key_id) if row.api_key_id else None,
             "rule_trace": extra.get("rule_trace") or [],
             "route_trace": extra.get("route") or [],
             "attempts": extra.get("attempts") or [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -44,7 +44,7 @@ class LogFilterForm(forms.Form):
 
     def __init__(self, *args: Any, key_prefixes: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [("", "Any"), *key_prefixes]
+        cast(forms.ChoiceField, self.fields["key"]).choices = [("", "Any"), *key_prefixes]
 
     def clean_status(self) -> StatusFilter | None:
         text = self.cleaned_data.get("status") or ""
@@ -56,7 +56,8 @@ class LogFilterForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("metadata_value") and not data.get("metadata_key"):
             self.add_error("metadata_key", "Give the key whose value you are looking for.")
         return data

@@ -139,6 +139,19 @@ def clean_row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: _clean(value) for key, value in row.items()}
 
 
+def request_logs_charged_set(*, charged: dict[str, int]) -> set[str]:
+    """Correct logged ``charged_units`` to what the ledger took (a charge the
+    balance could not cover in full). Returns the request ids whose row was
+    found (a row may still be queued in the writer)."""
+    from gateway.models import RequestLog
+
+    return {
+        request_id
+        for request_id, units in charged.items()
+        if RequestLog.objects.filter(request_id=request_id).update(charged_units=units)
+    }
+
+
 def insert_rows(rows: list[dict[str, Any]]) -> None:
     from gateway.models import RequestLog
 

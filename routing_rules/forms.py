@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from routing_rules.models import MatchMode, RoutingRule
 from routing_rules.router.rules import ActionType, ConditionType
@@ -48,7 +49,11 @@ class RuleForm(forms.Form):
 
 
 class ConditionForm(forms.Form):
-    type = forms.ChoiceField(choices=[(str(t), label) for t, label in CONDITION_LABELS.items()])
+    # The initial type is what an untouched extra row posts, so that row counts as unchanged (skipped).
+    type = forms.ChoiceField(
+        choices=[(str(t), label) for t, label in CONDITION_LABELS.items()],
+        initial=str(ConditionType.TEXT_CONTAINS),
+    )
     key = forms.CharField(required=False, max_length=64, label="Metadata key")
     value = forms.CharField(required=False, max_length=2000, label="Value")
     pattern = forms.CharField(required=False, max_length=2000, label="Pattern")
@@ -85,9 +90,14 @@ class ConditionForm(forms.Form):
 
     @classmethod
     def initial_from(cls, spec: dict[str, Any]) -> dict[str, Any]:
-        initial = {
+        initial: dict[str, Any] = {
             k: spec.get(k) for k in ("type", "key", "pattern", "case_sensitive", "negate") if k in spec
         }
+        if "case_sensitive" not in spec:  # the router's default: regexes are case-sensitive, substrings not
+            initial["case_sensitive"] = spec.get("type") in (
+                ConditionType.TEXT_REGEX,
+                ConditionType.MODEL_REGEX,
+            )
         if "value" in spec:
             initial["value"] = str(spec["value"])
         if "values" in spec:
@@ -100,7 +110,8 @@ class BaseConditionFormSet(forms.BaseFormSet):
         return [
             form.to_json()
             for form in self.forms
-            if form.has_changed() and not (self.can_delete and self._should_delete_form(form))
+            if form.has_changed()
+            and not (self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False))
         ]
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 from django.conf import settings
 
+from gateway.redis_clients import link
 from routing_rules.router.scoring import DeploymentStats
 
 logger = logging.getLogger("junction.routing.health")
@@ -87,7 +88,6 @@ class HealthRegistry:
         self.process_id = process_id or f"{os.getpid()}-{id(self):x}"
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._redis: Any = None
 
     # ------------------------------------------------------------- reading
 
@@ -218,11 +218,7 @@ class HealthRegistry:
                 client.delete(*keys)
 
     def _client(self) -> Any:
-        import redis
-
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(settings.REDIS_URL)
-        return self._redis
+        return link.sync_client()
 
     # ---------------------------------------------------------------- Redis
 
@@ -234,11 +230,11 @@ class HealthRegistry:
         self._thread.start()
 
     def _sync_loop(self) -> None:
-        client = self._client()
         while not self._stop.wait(settings.ROUTING_HEALTH_SYNC_INTERVAL):
+            # Redis down or slow (gateway.redis_clients): keep routing on local state.
             try:
-                self.sync(client)
-            except Exception:  # Redis down: keep routing on local state.
+                link.run_sync("routing_health", self.sync)
+            except Exception:
                 logger.warning("health sync with Redis failed", exc_info=True)
 
     def stop(self) -> None:

@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from console.permissions import get_in_workspace_or_404, manager_required
+from accounts.models import Workspace
+from console.permissions import console_of, get_in_workspace_or_404, manager_required
 from routing_rules import selectors, services
 from routing_rules.forms import ActionForm, ConditionFormSet, PreviewForm, RuleForm, editor_initial
 from routing_rules.models import RoutingRule
@@ -35,8 +36,8 @@ FIELD_MAP = {
 }
 
 
-def _workspace(request: HttpRequest):
-    return request.console.workspace  # type: ignore[attr-defined]
+def _workspace(request: HttpRequest) -> Workspace:
+    return console_of(request).workspace
 
 
 @manager_required

@@ -67,7 +67,8 @@ def mutated(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
         elif op == "wrap":
             parent[path[-1]] = [parent[path[-1]]]
         elif op == "odd":
-            parent[path[-1]] = draw(ODD_VALUES)
+            # a copy: the sampled constants ([], {}) must not be changed by later mutations
+            parent[path[-1]] = copy.deepcopy(draw(ODD_VALUES))
         else:
             parent[path[-1]] = draw(JSON_VALUES)
     return body

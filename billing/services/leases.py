@@ -187,6 +187,11 @@ class Posted:
     written: list[Charge]  # with ``charged`` set
     lost_leases: set[int]  # leases that were gone (expired): their share was charged as an overrun
 
+    @property
+    def shortfalls(self) -> dict[str, int]:
+        """request_id -> what was really taken, for charges the balance could not cover in full."""
+        return {c.request_id: c.charged for c in self.written if c.charged < c.units}
+
 
 @transaction.atomic
 def charges_post(charges: list[Charge]) -> Posted:

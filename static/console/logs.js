@@ -30,27 +30,39 @@
     var tr = document.createElement("tr");
     tr.className = "is-new";
     var when = r.created_at ? r.created_at.replace("T", " ").slice(0, 19) : "";
-    tr.appendChild(cell("Time", when, "nowrap"));
-    var status = document.createElement("span");
-    var code = r.status_code;
-    status.appendChild(badge(String(code), code < 400 ? "badge-ok" : (code === 429 || code === 402) ? "badge-warn" : "badge-danger"));
-    if (r.error_type) { var e = document.createElement("span"); e.className = "muted small"; e.textContent = " " + r.error_type; status.appendChild(e); }
-    tr.appendChild(cell("Status", status));
-    var model = document.createElement("span");
-    model.textContent = r.model || "—";
-    if (r.stream) { model.appendChild(document.createTextNode(" ")); model.appendChild(badge("stream")); }
-    tr.appendChild(cell("Model", model));
-    tr.appendChild(cell("Provider", r.provider || "—"));
-    tr.appendChild(cell("Key", "—"));
-    tr.appendChild(cell("Tokens", compact(r.input_tokens) + " / " + compact(r.output_tokens), "num"));
-    tr.appendChild(cell("Cost", usd(r.charged_units), "num"));
-    tr.appendChild(cell("Latency", r.latency_ms + " ms", "num nowrap"));
+    var request = document.createElement("div");
     var a = document.createElement("a");
     a.href = detailBase + encodeURIComponent(r.request_id) + "/";
-    var c = document.createElement("code");
-    c.textContent = r.request_id;
-    a.appendChild(c);
-    tr.appendChild(cell("Request", a));
+    a.className = "nowrap";
+    a.textContent = when;
+    var rid = document.createElement("code");
+    rid.className = "rid";
+    rid.textContent = r.request_id;
+    request.appendChild(a);
+    request.appendChild(document.createElement("br"));
+    request.appendChild(rid);
+    tr.appendChild(cell("Request", request));
+    var status = document.createElement("div");
+    var code = r.status_code;
+    status.appendChild(badge(String(code), code < 400 ? "badge-ok" : (code === 429 || code === 402) ? "badge-warn" : "badge-danger"));
+    if (r.error_type) { status.appendChild(document.createElement("br")); var e = document.createElement("span"); e.className = "muted small"; e.textContent = r.error_type; status.appendChild(e); }
+    tr.appendChild(cell("Status", status));
+    var model = document.createElement("div");
+    var name = document.createElement("span");
+    name.className = "nowrap";
+    name.textContent = r.model || "—";
+    model.appendChild(name);
+    if (r.stream) { model.appendChild(document.createTextNode(" ")); model.appendChild(badge("stream")); }
+    model.appendChild(document.createElement("br"));
+    var provider = document.createElement("span");
+    provider.className = "muted small";
+    provider.textContent = r.provider || "no provider";
+    model.appendChild(provider);
+    tr.appendChild(cell("Model", model));
+    tr.appendChild(cell("Key", "—"));
+    tr.appendChild(cell("Tokens", compact(r.input_tokens) + " / " + compact(r.output_tokens), "num nowrap"));
+    tr.appendChild(cell("Cost", usd(r.charged_units), "num"));
+    tr.appendChild(cell("Latency", r.latency_ms + " ms", "num nowrap"));
     return tr;
   }
 

@@ -48,4 +48,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", init);
+  // A preview or test result replaced by htmx is brought into view (the drawer scrolls on its own).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && (target.id === "preview-result" || target.id === "test-result")) {
+      target.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  });
 })();

@@ -17,6 +17,7 @@ from billing.models import CreditLease, KeyLimits, KeySpend, LedgerEntry, SpendP
 from billing.selectors import ledger_mismatches, reserved_mismatches
 from billing.services import charges_post, leases_expire
 from billing.services.leases import Charge
+from gateway.models import RequestLog
 from tests.billing.conftest import balance, charges, set_balance
 
 
@@ -229,6 +230,36 @@ def test_a_dead_process_lease_is_handed_back(workspace, exact):
     CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
     assert leases_expire(older_than=timedelta(minutes=10)) == 1
     assert balance(ws) == (1_000, 0) and charges() == []
+
+
+def _log_row(ws: int, request_id: str, charged: int) -> None:
+    RequestLog.objects.create(
+        request_id=request_id,
+        created_at=timezone.now(),
+        workspace_id=ws,
+        charged_units=charged,
+        status_code=200,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("row_first", [True, False])
+def test_a_charge_the_balance_cannot_cover_in_full_corrects_its_log_row(workspace, exact, row_first):
+    """An overrun past the balance: the ledger takes what there is (100 of
+    201), and the log row ends up saying so, whichever is written first."""
+    ws = workspace.pk
+    set_balance(ws, 100)
+    book = CreditBook(background=False)
+    held = hold(book, ws, "req_over", 100)
+    if row_first:
+        _log_row(ws, "req_over", 201)
+    book.settle(held, 201)
+    book.flush()
+    if not row_first:
+        _log_row(ws, "req_over", 201)
+        book.flush()
+    assert [c.amount_units for c in charges()] == [-100]
+    assert RequestLog.objects.get(request_id="req_over").charged_units == 100
 
 
 def _kill(book: CreditBook) -> None:

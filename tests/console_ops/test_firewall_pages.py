@@ -113,3 +113,10 @@ def test_list_query_count_is_pinned(owner_web, workspace, django_assert_num_quer
     # session, user, memberships, policies, their rules, audit, balance
     with django_assert_num_queries(7):
         assert owner_web.get("/console/firewall/").status_code == 200
+
+
+def test_the_untouched_extra_rule_row_is_ignored(owner_web, workspace):
+    blank = {"rule-TOTAL_FORMS": "3", "rule-2-matcher": "detector", "rule-2-action": "mask",
+             "rule-2-scopes": ["prompt"], "rule-2-enabled": "on"}  # fmt: skip
+    assert post_policy(owner_web, **blank).status_code == 302
+    assert Policy.objects.get(workspace=workspace).rules.count() == 2

@@ -47,7 +47,7 @@ def test_create_a_rule_through_the_forms(owner_web, workspace):
         "fallbacks": ["gpt-4o-mini", "gpt-4o"],
     }
     page = owner_web.get("/console/routing-rules/").content.decode()
-    assert "Support to Haiku" in page and "metadata_equals" in page
+    assert "Support to Haiku" in page and "metadata.app = “support”" in page
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,9 @@ def test_list_query_count_is_pinned(owner_web, workspace, django_assert_num_quer
     owner_web.get("/console/routing-rules/")
     with django_assert_num_queries(5):  # session, user, memberships, rules, balance
         assert owner_web.get("/console/routing-rules/").status_code == 200
+
+
+def test_the_untouched_extra_condition_row_is_ignored(owner_web, workspace):
+    extra = {"cond-TOTAL_FORMS": "3", "cond-2-type": "text_contains"}  # what the blank row posts
+    assert post_rule(owner_web, **extra).status_code == 302
+    assert len(RoutingRule.objects.get(workspace=workspace).conditions) == 2

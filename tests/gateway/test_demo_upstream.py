@@ -111,3 +111,5 @@ def test_the_demo_is_on_only_without_providers_and_never_in_production():
     assert demo_setting(JUNCTION_DEMO_PROVIDER="0") == "False"
     assert demo_setting(DATABASE_URL="postgres://x@127.0.0.1:1/x") == "False"
     assert demo_setting(DJANGO_SECURE="1", JUNCTION_DEMO_PROVIDER="1") == "False"
+    strong = {"DJANGO_SECRET_KEY": "x" * 64, "PROVIDER_KEY_ENCRYPTION_KEYS": "a" * 43 + "="}
+    assert demo_setting(JUNCTION_PRODUCTION="1", JUNCTION_DEMO_PROVIDER="1", **strong) == "False"

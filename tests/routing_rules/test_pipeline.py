@@ -209,7 +209,7 @@ def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert
     from gateway.catalog.snapshot import load_catalog
     from gateway.context import CallContext
     from gateway.dialects import chat
-    from routing_rules.stage import route_call
+    from routing_rules.stage import RoutingCall, route_call
     from tests.routing_rules.helpers import chat_request
 
     routing_rule_create(
@@ -223,7 +223,7 @@ def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert
     def run():
         ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={"x-openai-key": "sk-x"})
         ctx.principal = principal
-        return asyncio.run(route_call(ctx, chat_request(), snapshot))
+        return asyncio.run(route_call(ctx, RoutingCall(), chat_request(), snapshot))
 
     run()  # loads rules and keys
     with django_assert_num_queries(0):
