@@ -167,7 +167,21 @@ if REDIS_URL:
         }
     }
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Bounded waits (the log writer publishes to the live feed): the
+            # short connect timeout, and reads cut after 10 s, which must stay
+            # above the layer's own 5 s blocking receive.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 10,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    }
+                ]
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "junction"}}
@@ -322,6 +336,18 @@ PROVIDER_CREDENTIALS = {
     slug: {"api_key": env(f"{slug.upper()}_API_KEY"), "base_url": env(f"{slug.upper()}_BASE_URL")}
     for slug in PROVIDER_SLUGS
 }
+# The built-in demo upstream (gateway/demo.py): the echo model `junction-demo`,
+# priced at zero, so the quickstart answers with no provider key. On by default
+# only when no provider key is set; never in production (JUNCTION_PRODUCTION,
+# DATABASE_URL or DJANGO_SECURE set), whatever JUNCTION_DEMO_PROVIDER says. DEMO_BASE_URL is
+# where this server answers (`make run` sets it from PORT).
+DEMO_PROVIDER = env_bool(
+    "JUNCTION_DEMO_PROVIDER", not any(c["api_key"] for c in PROVIDER_CREDENTIALS.values())
+) and not (env("DATABASE_URL") or env_bool("DJANGO_SECURE") or env_bool("JUNCTION_PRODUCTION"))
+PROVIDER_CREDENTIALS["demo"] = {
+    "api_key": "junction-demo" if DEMO_PROVIDER else "",
+    "base_url": env("DEMO_BASE_URL", "http://127.0.0.1:8000/demo-upstream/v1"),
+}
 
 # ------------------------------------------------------------------ billing
 # Money is integer units of 1/10,000 USD; a credit is 100 units ($0.01). See billing/money.py.
@@ -352,7 +378,6 @@ IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 # Rate limits live in REDIS_URL's Redis when it is configured (shared by every
 # web process); while it is down or slow, in each process's own counters.
 RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
-RATELIMIT_REDIS_CLIENT = env("RATELIMIT_REDIS_CLIENT", "pipe")
 
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")

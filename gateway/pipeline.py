@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import msgspec
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from billing import idempotency
 from billing import stages as billing
@@ -109,7 +109,7 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
 
 async def model_call(
     request: HttpRequest, *, dialect: InboundDialect, endpoint: str, key_hash: str | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """One /v1 model call, every stage. ``key_hash`` is for in-process callers
     that authenticated the person themselves (the chat app): the call then acts
     with that key instead of the request's ``Authorization`` header."""
@@ -119,7 +119,7 @@ async def model_call(
     # batch of events, the answer); ``ctx.finish()`` ends each in this order
     # -- billing settles last -- and then queues the log row.
     ctx.stages = (idempotent, routing, screen, bill)
-    response: HttpResponse | None = None
+    response: HttpResponseBase | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
         allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
@@ -164,7 +164,7 @@ async def model_call(
 # --------------------------------------------------------------- dispatch
 
 
-async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponse:
+async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponseBase:
     """Try candidates in order; fall back on a retryable failure that happened
     before any byte reached the client."""
     last: GatewayError | None = None
@@ -226,7 +226,7 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
     return Plan(upstream=upstream, provider=provider, passthrough=None)
 
 
-async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponse:
+async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponseBase:
     provider = deployment.provider.slug
     upstream = plan.upstream
     try:

@@ -47,12 +47,14 @@ class FakeOpenAI:
     slow_seconds: float = 3.0
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    omit_usage: bool = False  # answer JSON without "usage" (some compatible servers do)
 
     def reset(self) -> None:
         self.requests.clear()
         self.release.clear()
         self.split = 5
         self.reply = REPLY
+        self.omit_usage = False
 
     # ------------------------------------------------------------------ ASGI
 
@@ -153,27 +155,26 @@ class FakeOpenAI:
                 message["reasoning_content"] = reasoning
             if call:
                 message["tool_calls"] = [call]
-            return await send_json(
-                send,
-                200,
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": message,
-                            "logprobs": None,
-                            "finish_reason": "tool_calls" if call else "stop",
-                        }
-                    ],
-                    "usage": usage,
-                    "service_tier": "default",
-                    "system_fingerprint": "fp_fake",
-                },
-            )
+            answer = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": "tool_calls" if call else "stop",
+                    }
+                ],
+                "usage": usage,
+                "service_tier": "default",
+                "system_fingerprint": "fp_fake",
+            }
+            if self.omit_usage:
+                del answer["usage"]
+            return await send_json(send, 200, answer)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         base = {
             "id": "chatcmpl-fake",
@@ -295,6 +296,8 @@ class FakeOpenAI:
             "metadata": body.get("metadata") or {},
         }
         if not body.get("stream"):
+            if self.omit_usage:
+                response["usage"] = None
             return await send_json(send, 200, response)
         in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
         seq = 0
