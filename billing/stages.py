@@ -36,9 +36,11 @@ from django.conf import settings
 from billing import ratelimit
 from billing.book import Hold, SpendCap, book
 from billing.errors import BillingError, BillingErrorCode
+from billing.estimate import answer_chars, passed_answer_chars
 from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number, worst_case_sheet
 from gateway.canonical import (
     CanonicalRequest,
+    CanonicalResponse,
     Event,
     FilePart,
     ImageGenerationTool,
@@ -52,7 +54,7 @@ from gateway.canonical import (
 )
 from gateway.catalog.snapshot import ModelInfo
 from gateway.context import CallContext
-from gateway.dialects.base import AnswerFields
+from gateway.dialects.base import AnswerFields, PassedAnswer
 from gateway.errors import ErrorType, GatewayError
 from gateway.stage import CallStage
 
@@ -76,14 +78,15 @@ class CallBilling(CallStage):
     hold: Hold | None = None
     held_units: int | None = None  # the worst case held (logged)
     counting: bool = False  # count streamed output (once something is held)
-    output_chars: int = 0  # text streamed on the translation path
+    output_chars: int = 0  # text streamed on the translation path, or of a whole answer
+    answered: bool = False  # a whole (non-streamed) answer arrived
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
 
     def answer_headers(self, ctx: CallContext, error: GatewayError | None) -> dict[str, str]:
         headers = dict(self.limit_headers)
-        if ctx.usage is not None:
+        if ctx.usage is not None or self.answered:
             cost = call_cost(ctx, self)
             if cost is not None:
                 headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
@@ -104,6 +107,15 @@ class CallBilling(CallStage):
                 elif isinstance(event, ToolCallDelta):
                     self.output_chars += len(event.arguments)
         return events
+
+    def on_answer(self, ctx: CallContext, answer: CanonicalResponse) -> CanonicalResponse:
+        """A whole translated answer: what it said, should its usage be missing."""
+        self.output_chars, self.answered = answer_chars(answer), True
+        return answer
+
+    def on_passed_answer(self, ctx: CallContext, answer: PassedAnswer) -> None:
+        """A whole same-wire answer: what it said, should its usage be missing."""
+        self.output_chars, self.answered = passed_answer_chars(answer.decoded), True
 
     def finish(self, ctx: CallContext) -> None:
         settle(ctx, self)
@@ -274,7 +286,7 @@ def metered_usage(ctx: CallContext, state: CallBilling) -> tuple[Metered, bool] 
             False,
         )
     output = max(ctx.output_events, math.ceil(state.output_chars / 4))
-    if output == 0:
+    if output == 0 and not state.answered:
         return None  # failed before any output: charged nothing
     return Metered(input_tokens=state.input_estimate, output_tokens=output), True
 
@@ -282,7 +294,7 @@ def metered_usage(ctx: CallContext, state: CallBilling) -> tuple[Metered, bool] 
 def call_cost(ctx: CallContext, state: CallBilling) -> Cost | None:
     if not state.prices:
         return None
-    inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events)
+    inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events, state.answered)
     if state.cost_memo is not None and state.cost_memo[0] == inputs:
         ctx.cost_estimated = state.cost_memo[2]
         return state.cost_memo[1]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "files",
     "gateway",
     "console",
+    "chat",
 ]
 
 # Console and admin only. The /v1 surface is served by a handler with no
@@ -335,6 +336,18 @@ PROVIDER_CREDENTIALS = {
     slug: {"api_key": env(f"{slug.upper()}_API_KEY"), "base_url": env(f"{slug.upper()}_BASE_URL")}
     for slug in PROVIDER_SLUGS
 }
+# The built-in demo upstream (gateway/demo.py): the echo model `junction-demo`,
+# priced at zero, so the quickstart answers with no provider key. On by default
+# only when no provider key is set; never in production (JUNCTION_PRODUCTION,
+# DATABASE_URL or DJANGO_SECURE set), whatever JUNCTION_DEMO_PROVIDER says. DEMO_BASE_URL is
+# where this server answers (`make run` sets it from PORT).
+DEMO_PROVIDER = env_bool(
+    "JUNCTION_DEMO_PROVIDER", not any(c["api_key"] for c in PROVIDER_CREDENTIALS.values())
+) and not (env("DATABASE_URL") or env_bool("DJANGO_SECURE") or env_bool("JUNCTION_PRODUCTION"))
+PROVIDER_CREDENTIALS["demo"] = {
+    "api_key": "junction-demo" if DEMO_PROVIDER else "",
+    "base_url": env("DEMO_BASE_URL", "http://127.0.0.1:8000/demo-upstream/v1"),
+}
 
 # ------------------------------------------------------------------ billing
 # Money is integer units of 1/10,000 USD; a credit is 100 units ($0.01). See billing/money.py.
@@ -514,3 +527,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes spe
 # The load balancer terminates TLS and says so in X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The chat app (/chat/): attachments are kept in blob storage like /v1 files.
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+CHAT_THEME_COLOR = "#4338ca"

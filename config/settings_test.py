@@ -9,6 +9,7 @@ from config.settings import DATABASES, STORAGES
 
 # Tests must never reach a real provider: drop any credentials from the shell.
 PROVIDER_CREDENTIALS = {slug: {"api_key": "", "base_url": ""} for slug in PROVIDER_SLUGS}  # noqa: F405
+DEMO_PROVIDER = False  # tests that want the demo upstream turn it on
 
 # Nor through a proxy of the shell's (tests that want one set these).
 UPSTREAM_HTTPS_PROXY = UPSTREAM_HTTP_PROXY = UPSTREAM_NO_PROXY = ""

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from config.health import healthz, readyz
 from console.views import landing
+from gateway import demo
 from gateway import urls as gateway_urls
 
 urlpatterns = [
@@ -12,9 +13,12 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),
+    path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),
+    # The built-in demo upstream (an echo model; off unless settings.DEMO_PROVIDER).
+    path("demo-upstream/v1/chat/completions", demo.chat_completions),
     # One API, three mounts: /v1 (OpenAI's base URL), /v1/openai (another
     # gateway's documented base URL) and /api/v1.
     path("v1/openai/", include(gateway_urls)),

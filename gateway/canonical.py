@@ -229,6 +229,7 @@ class CanonicalResponse:
     usage: Usage = field(default_factory=Usage)
     finish_reason: FinishReason = FinishReason.STOP
     created: int = 0
+    stop_sequence: str | None = None  # which of the request's stop sequences ended it, when told
 
 
 # --------------------------------------------------------------------- events
@@ -292,6 +293,7 @@ class UsageEvent:
 @dataclass(slots=True)
 class Finish:
     reason: FinishReason
+    stop_sequence: str | None = None  # which of the request's stop sequences ended it, when told
 
 
 @dataclass(slots=True)

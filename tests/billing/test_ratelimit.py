@@ -188,10 +188,12 @@ def _free_port() -> int:
 
 
 def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 20
+    # A cold process imports Django and every app before its first answer: on a
+    # busy shared machine that alone has taken more than 20 s.
+    deadline = time.monotonic() + 90
     while True:
         try:
-            httpx.get(f"{url}/v1/models", timeout=1)
+            httpx.get(f"{url}/v1/models", timeout=5)
             return
         except httpx.TransportError:
             if time.monotonic() > deadline:

@@ -9,6 +9,7 @@ Behaviour is chosen by markers in the last user text:
 ``[[tool]]``                       a tool_use of the first declared tool
 ``[[think]]``                      a thinking block (with signature) before the text
 ``[[cut]]``                        a stream that ends before ``message_stop``
+``[[stop]]``                       ends on the request's first stop sequence (``stop_reason: stop_sequence``)
 ``[[overload-mid]]``               an ``event: error`` overloaded_error after the first delta
 A ``tool_result`` as the last user block gets the reply "Tool said: <content>".
 A forced tool (``tool_choice.type == "tool"``) is always called; an
@@ -74,6 +75,9 @@ class FakeAnthropic:
             )
         blocks = self._blocks(body, text)
         stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+        stop_sequence = None
+        if "[[stop]]" in text and body.get("stop_sequences"):
+            stop, stop_sequence = "stop_sequence", body["stop_sequences"][0]
         message = {
             "id": "msg_01FakeXyz",
             "type": "message",
@@ -81,7 +85,7 @@ class FakeAnthropic:
             "model": body["model"],
             "content": blocks,
             "stop_reason": stop,
-            "stop_sequence": None,
+            "stop_sequence": stop_sequence,
             "usage": self.usage,
         }
         if not body.get("stream"):
@@ -174,7 +178,7 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
         frames.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}))
     delta = {
         "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
         "usage": {"output_tokens": message["usage"]["output_tokens"]},
     }
     frames.append(_event("message_delta", delta))

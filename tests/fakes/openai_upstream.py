@@ -10,6 +10,7 @@ it wants in the prompt itself:
 ``[[slow]]``                         sleep before answering (timeouts)
 ``[[cut]]``                          a stream that breaks after two chunks
 ``[[hold]]``                         a stream that waits for ``release`` after its first chunk
+``[[holdword]]``                     a stream that waits for ``release`` after its first word
 ``[[tool]]``                         a function call to the first declared tool
 ``[[reason]]``                       reasoning first (chat: DeepSeek's ``reasoning_content``;
                                      responses: a reasoning item with a summary and
@@ -46,12 +47,14 @@ class FakeOpenAI:
     slow_seconds: float = 3.0
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    omit_usage: bool = False  # answer JSON without "usage" (some compatible servers do)
 
     def reset(self) -> None:
         self.requests.clear()
         self.release.clear()
         self.split = 5
         self.reply = REPLY
+        self.omit_usage = False
 
     # ------------------------------------------------------------------ ASGI
 
@@ -152,27 +155,26 @@ class FakeOpenAI:
                 message["reasoning_content"] = reasoning
             if call:
                 message["tool_calls"] = [call]
-            return await send_json(
-                send,
-                200,
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": message,
-                            "logprobs": None,
-                            "finish_reason": "tool_calls" if call else "stop",
-                        }
-                    ],
-                    "usage": usage,
-                    "service_tier": "default",
-                    "system_fingerprint": "fp_fake",
-                },
-            )
+            answer = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": "tool_calls" if call else "stop",
+                    }
+                ],
+                "usage": usage,
+                "service_tier": "default",
+                "system_fingerprint": "fp_fake",
+            }
+            if self.omit_usage:
+                del answer["usage"]
+            return await send_json(send, 200, answer)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         base = {
             "id": "chatcmpl-fake",
@@ -294,6 +296,8 @@ class FakeOpenAI:
             "metadata": body.get("metadata") or {},
         }
         if not body.get("stream"):
+            if self.omit_usage:
+                response["usage"] = None
             return await send_json(send, 200, response)
         in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
         seq = 0
@@ -386,7 +390,7 @@ class FakeOpenAI:
                         "more_body": True,
                     }
                 )
-            if i == 0 and "[[hold]]" in text:
+            if (i == 0 and "[[hold]]" in text) or (i == 1 and "[[holdword]]" in text):
                 await asyncio.to_thread(self.release.wait, 10)
         if "[[cut]]" in text:
             raise RuntimeError("fake upstream cuts the stream")  # uvicorn drops the connection mid-body

@@ -124,9 +124,11 @@ def content_blocks(resp: CanonicalResponse) -> list[dict[str, Any]]:
     return blocks
 
 
-def stop_reason(reason: FinishReason, has_tool_use: bool) -> str:
+def stop_reason(reason: FinishReason, has_tool_use: bool, stop_sequence: str | None = None) -> str:
     if has_tool_use and reason is FinishReason.STOP:
         return "tool_use"
+    if stop_sequence is not None and reason is FinishReason.STOP:
+        return "stop_sequence"
     return STOP_REASONS[reason]
 
 
@@ -138,8 +140,10 @@ def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes
         "role": "assistant",
         "model": resp.model,
         "content": blocks,
-        "stop_reason": stop_reason(resp.finish_reason, any(b["type"] == "tool_use" for b in blocks)),
-        "stop_sequence": None,
+        "stop_reason": stop_reason(
+            resp.finish_reason, any(b["type"] == "tool_use" for b in blocks), resp.stop_sequence
+        ),
+        "stop_sequence": resp.stop_sequence,
         "usage": usage_body(resp.usage),
     }
     add_fields(body, extras)
@@ -167,6 +171,7 @@ class StreamEncoder:
         self._tool_blocks: dict[int, int] = {}  # canonical tool index -> block index
         self._usage = Usage()
         self._reason = FinishReason.STOP
+        self._stop_sequence: str | None = None
         self._tool_use = False
 
     def encode(self, event: Event) -> bytes:
@@ -210,7 +215,7 @@ class StreamEncoder:
             self._usage = event.usage
             return out
         if isinstance(event, Finish):
-            self._reason = event.reason
+            self._reason, self._stop_sequence = event.reason, event.stop_sequence
             return out
         if isinstance(event, StreamError):
             self._ended = True
@@ -226,7 +231,10 @@ class StreamEncoder:
         usage = usage_body(self._usage)
         data: dict[str, Any] = {
             "type": "message_delta",
-            "delta": {"stop_reason": stop_reason(self._reason, self._tool_use), "stop_sequence": None},
+            "delta": {
+                "stop_reason": stop_reason(self._reason, self._tool_use, self._stop_sequence),
+                "stop_sequence": self._stop_sequence,
+            },
             "usage": usage,
         }
         add_fields(data, self._finalize(self._usage))

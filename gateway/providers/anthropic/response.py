@@ -117,7 +117,12 @@ def parse_response(body: bytes) -> CanonicalResponse:
         output=output,
         usage=usage_from(data.get("usage")),
         finish_reason=finish_reason(data.get("stop_reason"), json_only=json_only),
+        stop_sequence=_stop_sequence(data.get("stop_sequence")),
     )
+
+
+def _stop_sequence(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 class StreamDecoder:
@@ -130,6 +135,7 @@ class StreamDecoder:
         self._signature: dict[int, str] = {}
         self._usage: dict[str, Any] = {}
         self._stop_reason: Any = None
+        self._stop_sequence: str | None = None
         self._json_only = False
         self._done = False
 
@@ -182,13 +188,15 @@ class StreamDecoder:
             return self._block_stop(payload["index"])
         if kind == "message_delta":
             self._usage = merge_usage(self._usage, payload.get("usage"))
-            self._stop_reason = (payload.get("delta") or {}).get("stop_reason") or self._stop_reason
+            delta = payload.get("delta") or {}
+            self._stop_reason = delta.get("stop_reason") or self._stop_reason
+            self._stop_sequence = _stop_sequence(delta.get("stop_sequence")) or self._stop_sequence
             return []
         if kind == "message_stop":
             self._done = True
             return [
                 UsageEvent(usage_from(self._usage)),
-                Finish(finish_reason(self._stop_reason, json_only=self._json_only)),
+                Finish(finish_reason(self._stop_reason, json_only=self._json_only), self._stop_sequence),
             ]
         if kind == "error":
             self._done = True
