@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from chat.models import Message, MessageRole, MessageStatus
 from chat.services import answer_finish
@@ -81,7 +81,7 @@ def internal_request(*, body: bytes, client_ip: str | None, user_agent: str) -> 
     request = HttpRequest()
     request.method = "POST"
     request.path = "/v1/chat/completions"
-    request._body = body  # type: ignore[attr-defined]  # what Django's request.body returns
+    request._body = body  # what Django's request.body returns
     request.META = {
         "REMOTE_ADDR": client_ip or "127.0.0.1",
         "CONTENT_TYPE": "application/json",
@@ -158,7 +158,7 @@ async def relay_answer(
 
 async def answer(
     *, body: bytes, key_hash: str, answer_id: int, client_ip: str | None, user_agent: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Run the call; a stream goes to the browser, an error (402, 429, a
     firewall block…) comes back as the OpenAI-shaped JSON the pipeline made."""
     request = internal_request(body=body, client_ip=client_ip, user_agent=user_agent)
@@ -176,7 +176,7 @@ async def answer(
         stream["x-request-id"] = request_id
         stream["x-chat-message-id"] = str(answer_id)
         return stream
-    error = _error_message(response.content)
+    error = _error_message(response.content if isinstance(response, HttpResponse) else b"")
     await sync_to_async(answer_finish)(
         answer_id=answer_id, content="", status=MessageStatus.FAILED, request_id=request_id, error=error
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -131,7 +131,7 @@ def chat_app(request: HttpRequest, conversation_id: int | None = None) -> HttpRe
     ctx = console_of(request)
     user = user_of(request)
     current = _conversation(request, conversation_id) if conversation_id is not None else None
-    state = {
+    state: dict[str, Any] = {
         "conversation": _conversation_json(current) if current else None,
         "messages": _messages_json(current) if current else [],
         "models": _models(ctx.workspace.pk),
@@ -207,7 +207,8 @@ def api_conversations(request: HttpRequest) -> JsonResponse:
             body = _json_body(request)
         except ChatError as exc:
             return _error(str(exc))
-        model = body.get("model") if isinstance(body.get("model"), str) else ""
+        asked = body.get("model")
+        model = asked if isinstance(asked, str) else ""
         conversation = conversation_create(workspace_id=ctx.workspace.pk, user_id=user.pk, model=model[:200])
         return JsonResponse(_conversation_json(conversation), status=201)
     query = request.GET.get("q", "")[:200]
@@ -317,7 +318,7 @@ def _prepare(request: HttpRequest, conversation_id: int) -> _Prepared:
 
 
 @require_POST
-async def api_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+async def api_reply(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
     prepared = await sync_to_async(_prepare)(request, conversation_id)
     if prepared.error:
         return _error(prepared.error, status=prepared.status)

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -68,7 +68,7 @@ def _error(status: int, message: str) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def chat_completions(request: HttpRequest) -> HttpResponse:
+def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if not settings.DEMO_PROVIDER:
         return _error(404, "The demo upstream is off (a provider is configured, or this is production).")
     try:
