@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey, KeyScope
+from accounts.models import ApiKey, KeyKind, KeyScope
 from accounts.permissions import IsWorkspaceMember
 from accounts.services import api_key_create, api_key_revoke
 from config.api_input import StrictInput
@@ -52,7 +52,7 @@ class ApiKeyListView(APIView):
 
     @extend_schema(responses=ApiKeyOutput(many=True))
     def get(self, request):
-        keys = ApiKey.objects.filter(workspace=request.workspace).order_by("-created_at")
+        keys = ApiKey.objects.filter(workspace=request.workspace, kind=KeyKind.API).order_by("-created_at")
         return Response(ApiKeyOutput(keys, many=True).data)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
@@ -72,7 +72,7 @@ class ApiKeyRevokeView(APIView):
 
     @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request, prefix: str):
-        key = ApiKey.objects.filter(workspace=request.workspace, prefix=prefix).first()
+        key = ApiKey.objects.filter(workspace=request.workspace, kind=KeyKind.API, prefix=prefix).first()
         if key is None:
             return Response({"error": {"type": "not_found_error", "message": "No such key."}}, status=404)
         return Response(ApiKeyOutput(api_key_revoke(key=key)).data)

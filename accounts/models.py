@@ -45,6 +45,14 @@ class KeyScope(models.TextChoices):
     ADMIN = "admin", "Admin (management API)"
 
 
+class KeyKind(models.TextChoices):
+    API = "api", "API key"
+    # The chat app's own key for one member: never shown, not listed with the
+    # workspace's API keys; it makes the member's chat messages ordinary /v1
+    # calls (limited, firewalled, routed, charged and logged like any other).
+    CHAT = "chat", "Chat app"
+
+
 class ApiKey(models.Model):
     """A Junction API key. Only a SHA-256 of the secret is stored, plus a short
     visible prefix (unique) for lookup in the console and for revocation."""
@@ -54,6 +62,7 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=32, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     scope = models.CharField(max_length=16, choices=KeyScope.choices, default=KeyScope.INFERENCE)
+    kind = models.CharField(max_length=8, choices=KeyKind.choices, default=KeyKind.API)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

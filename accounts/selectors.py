@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.keys import hash_secret
-from accounts.models import ApiKey, Invitation, Membership, Workspace
+from accounts.models import ApiKey, Invitation, KeyKind, Membership, Workspace
 from gateway.models import RequestLog
 
 
@@ -56,7 +56,7 @@ def api_key_list(*, workspace_id: int, created_by_id: int | None = None) -> Quer
     newest_call = (
         RequestLog.objects.filter(api_key_id=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
     )
-    keys = ApiKey.objects.filter(workspace_id=workspace_id)
+    keys = ApiKey.objects.filter(workspace_id=workspace_id, kind=KeyKind.API)
     if created_by_id is not None:
         keys = keys.filter(created_by_id=created_by_id)
     return (

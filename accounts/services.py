@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.keys import generate_secret, hash_secret
-from accounts.models import ApiKey, Invitation, KeyScope, Membership, Role, Workspace
+from accounts.models import ApiKey, Invitation, KeyKind, KeyScope, Membership, Role, Workspace
 from billing.selectors import default_plan
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
 from gateway.auth import forget_key
@@ -74,6 +74,7 @@ def api_key_create(
     scope: str = KeyScope.INFERENCE,
     created_by: User | None = None,
     expires_at: datetime | None = None,
+    kind: str = KeyKind.API,
 ) -> tuple[ApiKey, str]:
     """Create a key; return it with its secret. The secret is never stored."""
     if scope not in KeyScope.values:
@@ -87,8 +88,34 @@ def api_key_create(
         scope=scope,
         created_by=created_by,
         expires_at=expires_at,
+        kind=kind,
     )
     return key, secret
+
+
+def chat_key_for_member(*, membership: Membership) -> ApiKey:
+    """The chat app's key for one member of one workspace, made on first use.
+    Its secret is thrown away: the chat app acts with it in-process (by its
+    hash), after the person signed in, so nothing can leak or be shown."""
+    key = (
+        ApiKey.objects.filter(
+            workspace_id=membership.workspace_id,
+            created_by_id=membership.user_id,
+            kind=KeyKind.CHAT,
+            revoked_at__isnull=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if key is not None:
+        return key
+    key, _secret = api_key_create(
+        workspace=membership.workspace,
+        name=f"Chat app ({membership.user.email or membership.user.get_username()})",
+        created_by=membership.user,
+        kind=KeyKind.CHAT,
+    )
+    return key
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
@@ -206,4 +233,12 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     _may_grant(actor=actor, role=membership.role)
     if membership.role == Role.OWNER and not _other_owners(membership):
         raise AccountsError("A workspace needs at least one owner: make someone else owner first.")
+    # The person's chat app key goes with their membership.
+    for key in ApiKey.objects.filter(
+        workspace_id=membership.workspace_id,
+        created_by_id=membership.user_id,
+        kind=KeyKind.CHAT,
+        revoked_at__isnull=True,
+    ):
+        api_key_revoke(key=key)
     membership.delete()

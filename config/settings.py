@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "files",
     "gateway",
     "console",
+    "chat",
 ]
 
 # Console and admin only. The /v1 surface is served by a handler with no
@@ -526,3 +527,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes spe
 # The load balancer terminates TLS and says so in X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The chat app (/chat/): attachments are kept in blob storage like /v1 files.
+CHAT_ATTACHMENT_MAX_BYTES = env_int("CHAT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+CHAT_THEME_COLOR = "#4338ca"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),
+    path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
     path("api/manage/", include("accounts.api_urls")),
     path("billing/", include("billing.urls")),

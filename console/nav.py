@@ -38,6 +38,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Billing", "console:billing", manager_only=True),
     NavItem("Members", "console:members", manager_only=True),
     NavItem("Settings", "console:settings", manager_only=True),
+    NavItem("Chat", "chat:app"),  # the chat app, paid from the same balance
 )
 
 

@@ -4,7 +4,7 @@ audit log of policy changes. Owners and admins only. Writes go through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -50,7 +50,7 @@ def firewall_page(request: HttpRequest) -> HttpResponse:
 def _editor(request: HttpRequest, policy: Policy | None) -> HttpResponse:
     if request.method == "POST":
         form = PolicyForm(request.POST)
-        rules = RuleFormSet(request.POST, prefix="rule")
+        rules = cast(BaseRuleFormSet, RuleFormSet(request.POST, prefix="rule"))
         if form.is_valid() and rules.is_valid():
             try:
                 saved = _save(request, policy, form.cleaned_data, rules)
@@ -62,10 +62,10 @@ def _editor(request: HttpRequest, policy: Policy | None) -> HttpResponse:
     elif policy is not None:
         policy_initial, rule_initial = editor_initial(policy)
         form = PolicyForm(initial=policy_initial)
-        rules = RuleFormSet(initial=rule_initial, prefix="rule")
+        rules = cast(BaseRuleFormSet, RuleFormSet(initial=rule_initial, prefix="rule"))
     else:
         form = PolicyForm()
-        rules = RuleFormSet(prefix="rule")
+        rules = cast(BaseRuleFormSet, RuleFormSet(prefix="rule"))
     context = {"policy": policy, "form": form, "rules": rules, "field_map": {"fwrule": MATCHER_FIELDS}}
     return render(request, "console/firewall_policy_form.html", context)
 

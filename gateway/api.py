@@ -66,9 +66,16 @@ class LogFilterInput(serializers.Serializer):
         )
 
 
-class RequestLogRowOutput(serializers.ModelSerializer):
+class KeyPrefixMixin(serializers.Serializer):
+    """``key``: the row's API key prefix, from the ``prefixes`` the view loaded for the page."""
+
     key = serializers.SerializerMethodField()
 
+    def get_key(self, row: RequestLog) -> str | None:
+        return self.context.get("prefixes", {}).get(row.api_key_id)
+
+
+class RequestLogRowOutput(KeyPrefixMixin, serializers.ModelSerializer):
     class Meta:
         model = RequestLog
         fields = [
@@ -76,9 +83,6 @@ class RequestLogRowOutput(serializers.ModelSerializer):
             "status_code", "error_type", "stream", "input_tokens", "output_tokens", "charged_units",
             "latency_ms", "ttfb_ms",
         ]  # fmt: skip
-
-    def get_key(self, row: RequestLog) -> str | None:
-        return self.context.get("prefixes", {}).get(row.api_key_id)
 
 
 class RequestLogPageOutput(serializers.Serializer):
@@ -89,9 +93,7 @@ class RequestLogPageOutput(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-class RequestLogDetailOutput(serializers.ModelSerializer):
-    key = serializers.SerializerMethodField()
-
+class RequestLogDetailOutput(KeyPrefixMixin, serializers.ModelSerializer):
     class Meta:
         model = RequestLog
         fields = [
@@ -101,9 +103,6 @@ class RequestLogDetailOutput(serializers.ModelSerializer):
             "cost_estimated", "ttfb_ms", "latency_ms", "metadata", "user", "client_ip", "user_agent",
             "extra",
         ]  # fmt: skip
-
-    def get_key(self, row: RequestLog) -> str | None:
-        return self.context.get("prefixes", {}).get(row.api_key_id)
 
 
 def page_context(workspace_id: int, rows: list[RequestLog]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from billing.idempotency import IdempotencyCall
 from billing.stages import CallBilling
 from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
-from gateway.auth import authenticate, bearer_token
+from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
@@ -107,7 +107,12 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
 # ------------------------------------------------------------------ entry
 
 
-async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint: str) -> HttpResponseBase:
+async def model_call(
+    request: HttpRequest, *, dialect: InboundDialect, endpoint: str, key_hash: str | None = None
+) -> HttpResponseBase:
+    """One /v1 model call, every stage. ``key_hash`` is for in-process callers
+    that authenticated the person themselves (the chat app): the call then acts
+    with that key instead of the request's ``Authorization`` header."""
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
     # The relay asks the stages in this order (answer headers and fields, each
@@ -118,7 +123,10 @@ async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint:
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
         allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
-        ctx.principal = await authenticate(bearer_token(ctx.headers, allow_x_api_key=allow_x_api_key))
+        if key_hash is not None:
+            ctx.principal = await authenticate_hash(key_hash)
+        else:
+            ctx.principal = await authenticate(bearer_token(ctx.headers, allow_x_api_key=allow_x_api_key))
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)

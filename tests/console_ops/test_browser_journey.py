@@ -6,39 +6,29 @@ through the forms → the test box masks a card number."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.billing.conftest import priced  # noqa: F401 (fixture)
+from tests.console.browser import DESKTOP, chromium, open_page
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 CARD = "4111 1111 1111 1111"
+__all__ = ["chromium"]  # fixture, imported for pytest
 
 
 @pytest.fixture
-def browser_page(junction, workspace, monkeypatch):
+def browser_page(chromium, junction, workspace):
+    """A desktop page signed in as the workspace's owner (a session cookie: the
+    sign-up path is the console's own journey)."""
     owner = workspace.memberships.get().user
     web = Client()
     web.force_login(owner)
+    context, page = open_page(chromium, DESKTOP)
     cookie = web.cookies[django_settings.SESSION_COOKIE_NAME].value
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_cookies(
-            [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": junction.url}]
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": junction.url}])
+    yield page
+    context.close()
 
 
 def test_live_tail_detail_rule_preview_firewall(browser_page, junction, client, fake_openai, priced):  # noqa: F811

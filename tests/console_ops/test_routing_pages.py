@@ -73,6 +73,8 @@ def test_an_invalid_rule_names_the_field(owner_web, workspace):
 def test_edit_toggle_reorder_delete(owner_web, workspace):
     a = routing_rule_create(workspace=workspace, name="A", conditions=[], action={"type": "block"})
     b = routing_rule_create(workspace=workspace, name="B", conditions=[], action={"type": "block"})
+    listing = owner_web.get("/console/routing-rules/").content.decode()
+    assert f'id="delete-{a.pk}"' in listing and f"/console/routing-rules/{a.pk}/delete/" in listing
     edit = owner_web.get(f"/console/routing-rules/{a.pk}/")
     assert edit.status_code == 200 and "Advanced: the rule as JSON" in edit.content.decode()
     assert (

@@ -10,6 +10,7 @@ it wants in the prompt itself:
 ``[[slow]]``                         sleep before answering (timeouts)
 ``[[cut]]``                          a stream that breaks after two chunks
 ``[[hold]]``                         a stream that waits for ``release`` after its first chunk
+``[[holdword]]``                     a stream that waits for ``release`` after its first word
 ``[[tool]]``                         a function call to the first declared tool
 ``[[reason]]``                       reasoning first (chat: DeepSeek's ``reasoning_content``;
                                      responses: a reasoning item with a summary and
@@ -389,7 +390,7 @@ class FakeOpenAI:
                         "more_body": True,
                     }
                 )
-            if i == 0 and "[[hold]]" in text:
+            if (i == 0 and "[[hold]]" in text) or (i == 1 and "[[holdword]]" in text):
                 await asyncio.to_thread(self.release.wait, 10)
         if "[[cut]]" in text:
             raise RuntimeError("fake upstream cuts the stream")  # uvicorn drops the connection mid-body
