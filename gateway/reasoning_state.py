@@ -15,8 +15,21 @@ from __future__ import annotations
 PREFIX = "junction:"
 
 
-def pack(provider: str, state: str) -> str:
-    return f"{PREFIX}{provider}:{state}"
+# Redacted reasoning (Anthropic's ``redacted_thinking``) is packed under
+# ``<provider>+redacted``: it goes back as redacted, not as a signed thinking block.
+REDACTED = "+redacted"
+
+
+def pack(provider: str, state: str, *, redacted: bool = False) -> str:
+    return f"{PREFIX}{provider}{REDACTED if redacted else ''}:{state}"
+
+
+def redacted_state_for(provider: str, value: str | None) -> str | None:
+    """The redacted reasoning data ``value`` packs for ``provider``, if it does."""
+    unpacked = unpack(value)
+    if unpacked is not None and unpacked[0] == provider + REDACTED:
+        return unpacked[1]
+    return None
 
 
 def unpack(value: str | None) -> tuple[str, str] | None:

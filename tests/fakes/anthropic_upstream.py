@@ -9,6 +9,7 @@ Behaviour is chosen by markers in the last user text:
 ``[[tool]]``                       a tool_use of the first declared tool
 ``[[think]]``                      a thinking block (with signature) before the text
 ``[[cut]]``                        a stream that ends before ``message_stop``
+``[[redacted]]``                   a redacted_thinking block before the text
 ``[[stop]]``                       ends on the request's first stop sequence (``stop_reason: stop_sequence``)
 ``[[overload-mid]]``               an ``event: error`` overloaded_error after the first delta
 A ``tool_result`` as the last user block gets the reply "Tool said: <content>".
@@ -34,6 +35,9 @@ USAGE = {
     "cache_creation_input_tokens": 3,
     "output_tokens": 11,
 }
+REDACTED_DATA = (
+    "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj2pabDe=="
+)
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 
 
@@ -110,6 +114,8 @@ class FakeAnthropic:
         blocks: list[dict[str, Any]] = []
         if "[[think]]" in text:
             blocks.append({"type": "thinking", "thinking": "Let me think… step one.", "signature": SIGNATURE})
+        if "[[redacted]]" in text:
+            blocks.append({"type": "redacted_thinking", "data": REDACTED_DATA})
         choice = body.get("tool_choice") or {}
         tools = body.get("tools") or []
         if choice.get("type") == "tool":
@@ -150,6 +156,8 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
             empty = {"type": "thinking", "thinking": "", "signature": ""}
             deltas = [{"type": "thinking_delta", "thinking": w} for w in words(block["thinking"])]
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
+        elif block["type"] == "redacted_thinking":
+            empty, deltas = block, []  # Anthropic sends it whole in content_block_start
         else:
             empty = {**block, "input": {}}
             encoded = json.dumps(block["input"])

@@ -103,7 +103,9 @@ def function_call_item(
     }
 
 
-def opaque_state(*, encrypted_content: str | None, signature: str | None, provider: str | None) -> str | None:
+def opaque_state(
+    *, encrypted_content: str | None, signature: str | None, provider: str | None, redacted: bool = False
+) -> str | None:
     """The ``encrypted_content`` a Responses caller gets for a reasoning block:
     OpenAI's own state as is; another provider's (an Anthropic signature, a
     Gemini thought signature) packed with its provider's name so it finds its
@@ -113,7 +115,7 @@ def opaque_state(*, encrypted_content: str | None, signature: str | None, provid
     state = signature or encrypted_content
     if state is None or unpack(state) is not None:
         return state
-    return pack(provider, state)
+    return pack(provider, state, redacted=redacted)
 
 
 def output_items(output: list[Item]) -> list[dict[str, Any]]:
@@ -124,7 +126,10 @@ def output_items(output: list[Item]) -> list[dict[str, Any]]:
             items.append(message_item(item.id or new_id("msg"), text))
         elif isinstance(item, Reasoning):
             state = opaque_state(
-                encrypted_content=item.encrypted_content, signature=item.signature, provider=item.provider
+                encrypted_content=item.encrypted_content,
+                signature=item.signature,
+                provider=item.provider,
+                redacted=item.redacted,
             )
             items.append(reasoning_item(item.id or new_id("rs"), item.summary, item.text, state))
         elif isinstance(item, FunctionCall):

@@ -188,7 +188,10 @@ class StreamEncoder:
             state = None
             if done is not None:
                 state = opaque_state(
-                    encrypted_content=done.encrypted_content, signature=done.signature, provider=done.provider
+                    encrypted_content=done.encrypted_content,
+                    signature=done.signature,
+                    provider=done.provider,
+                    redacted=done.redacted,
                 )
             full = reasoning_item(item.id, item.summaries, text or None, state)
         self._output[item.output_index] = full

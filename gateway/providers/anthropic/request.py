@@ -36,7 +36,7 @@ from gateway.providers.anthropic.wire import (
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.content import call_arguments, split_data_url
 from gateway.providers.params import param_name
-from gateway.reasoning_state import state_for, unpack
+from gateway.reasoning_state import redacted_state_for, state_for, unpack
 
 # ----------------------------------------------------------------- request
 
@@ -375,6 +375,9 @@ def _reasoning_block(item: Reasoning) -> dict[str, Any] | None:
     reasoning is their own state and has no Anthropic form."""
     if item.redacted and item.provider == PROVIDER:
         return {"type": "redacted_thinking", "data": item.encrypted_content or ""}
+    redacted = redacted_state_for(PROVIDER, item.encrypted_content)  # back through another dialect
+    if redacted is not None:
+        return {"type": "redacted_thinking", "data": redacted}
     signature = state_for(
         PROVIDER, signature=item.signature, encrypted_content=item.encrypted_content, owner=item.provider
     )
