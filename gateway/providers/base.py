@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from gateway.canonical import CanonicalRequest, CanonicalResponse, Dialect, Event, Usage
 from gateway.dialects.base import PassedAnswer
 from gateway.errors import GatewayError
@@ -53,6 +55,17 @@ class UpstreamRequest:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+
+
+def read_json_answer(body: bytes, usage_from: Callable[[Any], Usage | None]) -> PassedAnswer:
+    """A same-wire JSON answer decoded once, with the usage its top-level
+    ``usage`` object reports; ``ValueError`` if it is not JSON."""
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
+    raw_usage = decoded.get("usage") if isinstance(decoded, dict) else None
+    return PassedAnswer(body=body, decoded=decoded, usage=usage_from(raw_usage))
 
 
 # Called by a pass-through stream with the final usage; returns the fields

@@ -14,7 +14,7 @@ from gateway.canonical import CanonicalRequest
 from gateway.dialects.base import AnswerFields, PassedAnswer
 from gateway.providers.anthropic.request import passthrough_request
 from gateway.providers.anthropic.response import merge_usage, usage_from
-from gateway.providers.base import UpstreamRequest, UsageHook
+from gateway.providers.base import UpstreamRequest, UsageHook, read_json_answer
 from gateway.sse import LazyEvent, SSEEvent, encode_event
 
 DELTA_MARKER = b'delta"'
@@ -82,12 +82,7 @@ class MessagesPassThrough:
         )
 
     def read_answer(self, body: bytes) -> PassedAnswer:
-        try:
-            decoded = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise ValueError(str(exc)) from None
-        raw_usage = decoded.get("usage") if isinstance(decoded, dict) else None
-        return PassedAnswer(body=body, decoded=decoded, usage=usage_from(raw_usage))
+        return read_json_answer(body, usage_from)
 
     def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> _MessagesStream:
         return _MessagesStream(on_usage)

@@ -13,7 +13,7 @@ import msgspec
 
 from gateway.canonical import CanonicalRequest, Dialect, Usage
 from gateway.dialects.base import AnswerFields, PassedAnswer
-from gateway.providers.base import PassThrough, UpstreamRequest, UsageHook
+from gateway.providers.base import PassThrough, UpstreamRequest, UsageHook, read_json_answer
 from gateway.providers.openai.wire import PATHS, auth_headers, usage_from_chat, usage_from_responses
 from gateway.sse import LazyEvent
 
@@ -96,12 +96,7 @@ class OpenAIPassThrough:
         )
 
     def read_answer(self, body: bytes) -> PassedAnswer:
-        try:
-            decoded = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise ValueError(str(exc)) from None
-        raw_usage = decoded.get("usage") if isinstance(decoded, dict) else None
-        return PassedAnswer(body=body, decoded=decoded, usage=self.usage_from(raw_usage))
+        return read_json_answer(body, self.usage_from)
 
     def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> MarkedStream:
         if self.dialect is Dialect.RESPONSES:
