@@ -47,7 +47,13 @@ class Invalidation:
 
     def _publish(self, kind: str, workspace_id: int) -> None:
         try:
-            client = redis.Redis.from_url(settings.REDIS_URL)
+            # Short timeouts, as every Redis use here: a frozen Redis must not
+            # hold a console or management request's commit.
+            client = redis.Redis.from_url(
+                settings.REDIS_URL,
+                socket_timeout=settings.REDIS_TIMEOUT,
+                socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+            )
             try:
                 client.publish(_channel(), f"{kind}:{workspace_id}")
             finally:
@@ -75,7 +81,9 @@ class Invalidation:
         delay = 0.5
         while not self._stop.is_set() and not loop.is_closed():
             try:
-                client = redis.Redis.from_url(settings.REDIS_URL)
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT
+                )
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(_channel())
                 delay = 0.5
