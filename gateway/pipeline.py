@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 
 from billing import idempotency
 from billing import stages as billing
+from files import inputs as file_inputs
 from firewall import hooks as firewall
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect
@@ -103,8 +104,10 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         if (replay := await idempotency.begin(ctx, request.body)) is not None:  # billing: Idempotency-Key
             return replay
         await billing.limit(ctx, body_size=len(request.body))  # billing: rate limits (429)
+        await file_inputs.resolve_inputs(ctx)  # files: file ids -> bytes, text files -> text (404, 413)
         await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
         catalog = await get_catalog()
+        file_inputs.check_capabilities(ctx, catalog)  # files: images need vision, documents files (400)
         routed = await route_call(ctx, creq, catalog)
         await billing.reserve(ctx, routed.attempts[:MAX_ATTEMPTS])  # billing: hold the worst case (402)
         response = await dispatch(ctx, routed.attempts)

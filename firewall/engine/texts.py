@@ -13,6 +13,7 @@ from firewall.engine.types import Scope
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
+    FileTextPart,
     FunctionCall,
     FunctionCallOutput,
     Message,
@@ -162,6 +163,14 @@ def canonical_prompt(req: CanonicalRequest) -> Iterator[Slot]:
                 yield from _attr(item, "text")
 
 
+def file_texts(req: CanonicalRequest) -> Iterator[Slot]:
+    for item in req.items:
+        if isinstance(item, Message):
+            for part in item.content:
+                if isinstance(part, FileTextPart):
+                    yield from _attr(part, "text")
+
+
 def canonical_metadata(req: CanonicalRequest) -> Iterator[Slot]:
     if req.metadata:
         for key in list(req.metadata):
@@ -210,6 +219,7 @@ def process_request(session: Session, req: CanonicalRequest) -> None:
     if engine.has(Scope.PROMPT):
         if walker is not None and req.raw:
             apply(session, walker(req.raw), Scope.PROMPT)
+            apply(session, file_texts(req), Scope.PROMPT)  # read from files: not in the raw body
             apply(session, canonical_prompt(req), Scope.PROMPT, record=False)
         else:
             apply(session, canonical_prompt(req), Scope.PROMPT)

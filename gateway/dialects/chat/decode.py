@@ -125,11 +125,18 @@ def _decode_content(content: Any, param: str) -> list[Part]:
             url = image.get("url") if isinstance(image, dict) else image
             if not isinstance(url, str):
                 raise invalid_request(f"Invalid '{p}.image_url.url'.", param=f"{p}.image_url.url")
-            parts.append(ImagePart(url=url, detail=image.get("detail") if isinstance(image, dict) else None))
+            detail = image.get("detail") if isinstance(image, dict) else None
+            parts.append(ImagePart(url=url, detail=detail, param=p))
         elif kind == "file" and isinstance(part.get("file"), dict):
             f = part["file"]
+            if not isinstance(f.get("file_data"), str) and not isinstance(f.get("file_id"), str):
+                raise invalid_request(
+                    f"Invalid '{p}.file': 'file_data' or 'file_id' is required.", param=f"{p}.file"
+                )
             parts.append(
-                FilePart(data_url=f.get("file_data"), file_id=f.get("file_id"), filename=f.get("filename"))
+                FilePart(
+                    data_url=f.get("file_data"), file_id=f.get("file_id"), filename=f.get("filename"), param=p
+                )
             )
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             parts.append(TextPart(part["refusal"]))

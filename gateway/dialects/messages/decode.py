@@ -174,7 +174,9 @@ def _decode_message(msg: Any, param: str) -> list[Item]:
         if kind == "text":
             parts.append(_text_part(block, p))
         elif kind == "image":
-            parts.append(ImagePart(url=_source_url(block.get("source"), p)))
+            file_id = _source_file_id(block.get("source"))
+            url = "" if file_id else _source_url(block.get("source"), p)
+            parts.append(ImagePart(url=url, file_id=file_id, param=p))
         elif kind == "document":
             parts.extend(_document(block, p))
         elif kind == "tool_use" and role is Role.ASSISTANT:
@@ -231,16 +233,29 @@ def _source_url(source: Any, param: str) -> str:
     if kind == "url" and isinstance(source.get("url"), str):
         return str(source["url"])
     raise invalid_request(
-        f"{param}.source: expected a base64 or url source (Anthropic file ids are not supported).",
+        f"{param}.source: expected a base64, url or file source.",
         param=f"{param}.source",
     )
+
+
+def _source_file_id(source: Any) -> str | None:
+    """A ``{"type": "file", "file_id": ...}`` source: a Junction file id."""
+    if isinstance(source, dict) and source.get("type") == "file" and isinstance(source.get("file_id"), str):
+        return str(source["file_id"])
+    return None
 
 
 def _document(block: dict[str, Any], param: str) -> list[Part]:
     source = block.get("source")
     if isinstance(source, dict) and source.get("type") == "text" and isinstance(source.get("data"), str):
         return [TextPart(source["data"])]
-    return [FilePart(data_url=_source_url(source, param), filename=block.get("title"))]
+    title = block.get("title")
+    if (file_id := _source_file_id(source)) is not None:
+        return [FilePart(file_id=file_id, filename=title, param=param)]
+    url = _source_url(source, param)
+    if url.startswith("data:"):
+        return [FilePart(data_url=url, filename=title, param=param)]
+    return [FilePart(url=url, filename=title, param=param)]
 
 
 def _tool_result_text(content: Any, param: str) -> str:

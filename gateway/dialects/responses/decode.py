@@ -145,17 +145,34 @@ def _decode_content(content: Any, param: str) -> list[Part]:
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             parts.append(TextPart(part["refusal"]))
         elif kind == "input_image":
-            url = part.get("image_url")
-            if not isinstance(url, str):
+            url, file_id = part.get("image_url"), part.get("file_id")
+            if not isinstance(url, str) and not isinstance(file_id, str):
                 raise invalid_request(
-                    f"Invalid '{p}.image_url': an image URL or data URL is required (file ids are not supported).",
+                    f"Invalid '{p}': 'image_url' (a URL or data URL) or 'file_id' is required.",
                     param=f"{p}.image_url",
                 )
-            parts.append(ImagePart(url=url, detail=part.get("detail")))
+            parts.append(
+                ImagePart(
+                    url=url if isinstance(url, str) else "",
+                    detail=part.get("detail"),
+                    file_id=file_id if isinstance(file_id, str) else None,
+                    param=p,
+                )
+            )
         elif kind == "input_file":
+            sources = [k for k in ("file_data", "file_id", "file_url") if isinstance(part.get(k), str)]
+            if len(sources) != 1:
+                raise invalid_request(
+                    f"Invalid '{p}': exactly one of 'file_data', 'file_id' or 'file_url' is required.",
+                    param=p,
+                )
             parts.append(
                 FilePart(
-                    data_url=part.get("file_data"), file_id=part.get("file_id"), filename=part.get("filename")
+                    data_url=part.get("file_data"),
+                    file_id=part.get("file_id"),
+                    filename=part.get("filename"),
+                    url=part.get("file_url"),
+                    param=p,
                 )
             )
         else:
