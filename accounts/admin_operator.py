@@ -21,6 +21,7 @@ from billing.models import Plan
 from billing.money import units_to_usd
 from billing.services import credits_adjust
 from billing.services.plans import plan_assign
+from console.permissions import user_of
 
 
 class AdjustCreditsForm(forms.Form):
@@ -80,7 +81,7 @@ def adjust_credits(modeladmin, request: HttpRequest, queryset: QuerySet[Workspac
     for workspace in queryset:
         try:
             entry = credits_adjust(
-                workspace_id=workspace.pk, units=units, reason=reason, created_by=request.user
+                workspace_id=workspace.pk, units=units, reason=reason, created_by=user_of(request)
             )
         except BillingError as exc:
             modeladmin.message_user(request, f"{workspace.slug}: {exc}", messages.ERROR)

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey, KeyScope
 from accounts.permissions import IsWorkspaceMember
 from accounts.services import api_key_create, api_key_revoke
+from config.api_input import StrictInput
 
 
 class ApiKeyOutput(serializers.ModelSerializer):
@@ -44,7 +45,7 @@ class WorkspaceView(APIView):
 class ApiKeyListView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ApiKeyCreateInput(serializers.Serializer):
+    class ApiKeyCreateInput(StrictInput):
         name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         scope = serializers.ChoiceField(choices=KeyScope.values, default=KeyScope.INFERENCE)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -18,6 +18,7 @@ from accounts.keys import generate_secret, hash_secret
 from accounts.models import ApiKey, Invitation, KeyScope, Membership, Role, Workspace
 from billing.selectors import default_plan
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
+from gateway.auth import forget_key
 
 
 class AccountsError(Exception):
@@ -94,9 +95,6 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-    # Import here: gateway depends on accounts, not the other way round at import time.
-    from gateway.auth import forget_key
-
     forget_key(key.key_hash)
     return key
 

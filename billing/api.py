@@ -17,6 +17,7 @@ from billing.models import LedgerEntry, SpendPeriod
 from billing.selectors import USAGE_GROUPS, ledger_page, usage_summary, workspace_balance, workspace_plan
 from billing.services.limits import key_limits_set
 from billing.services.payments import checkout_subscription_create, checkout_topup_create
+from config.api_input import INT64_MAX, StrictInput
 
 
 class BalanceOutput(serializers.Serializer):
@@ -74,7 +75,8 @@ class LedgerEntryOutput(serializers.ModelSerializer):
 
 class LedgerPageOutput(serializers.Serializer):
     object = serializers.CharField(default="list")
-    data = LedgerEntryOutput(many=True)
+    # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+    data = LedgerEntryOutput(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
     next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
 
@@ -107,7 +109,8 @@ class LedgerView(APIView):
 class UsageRowOutput(serializers.Serializer):
     group = serializers.CharField(help_text="The day (YYYY-MM-DD), model, key prefix or provider.")
     requests = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     cost_units = serializers.IntegerField()
@@ -130,7 +133,8 @@ class UsageView(APIView):
         group_by = serializers.CharField()
         since = serializers.DateField()
         until = serializers.DateField()
-        data = UsageRowOutput(many=True)
+        # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+        data = UsageRowOutput(many=True)  # type: ignore[assignment]
 
     @extend_schema(parameters=[UsageQuery], responses=UsageOutput)
     def get(self, request):
@@ -179,7 +183,7 @@ class CheckoutView(APIView):
 
     permission_classes = [IsWorkspaceMember]
 
-    class CheckoutInput(serializers.Serializer):
+    class CheckoutInput(StrictInput):
         pack = serializers.CharField(required=False)
         plan = serializers.CharField(required=False)
 
@@ -204,11 +208,11 @@ class CheckoutView(APIView):
 class KeyLimitsView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class KeyLimitsInput(serializers.Serializer):
+    class KeyLimitsInput(StrictInput):
         rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         tpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         spend_limit_units = serializers.IntegerField(
-            min_value=0, required=False, allow_null=True, default=None
+            min_value=0, max_value=INT64_MAX, required=False, allow_null=True, default=None
         )
         spend_period = serializers.ChoiceField(choices=SpendPeriod.values, default=SpendPeriod.MONTH)
 

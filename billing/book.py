@@ -16,9 +16,13 @@ holds its calls against that block here:
   every ``BILLING_FLUSH_SECONDS`` in one transaction (``charges_post``: one
   ledger entry per call with its unique key, one UPDATE per workspace).
 - The thread also hands back a pool's unused lease once it has been idle for
-  ``BILLING_LEASE_IDLE_SECONDS``, and renews the process's lease rows so the
-  expiry task (``billing.expire_leases``) only ever takes back a dead
-  process's leases.
+  ``BILLING_LEASE_IDLE_SECONDS``, and renews the process's lease rows (the
+  heartbeat: every ``BILLING_LEASE_RENEW_SECONDS``). Every process reclaims
+  the leases of processes that stopped beating for
+  ``BILLING_LEASE_EXPIRY_SECONDS`` (``leases_expire``): its thread every
+  ``BILLING_LEASE_RECLAIM_SECONDS``, and a borrow the database refuses first,
+  for that workspace. A killed process's credit is back within a minute,
+  with or without Celery beat (``billing.expire_leases`` does the same).
 
 Because every lease came out of ``balance - reserved`` under a row lock, the sum
 of all processes' holds can never exceed the balance. The price: while one
@@ -39,6 +43,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -53,14 +58,17 @@ from billing.services.leases import (
     charges_post,
     lease_borrow,
     lease_return,
+    leases_expire,
     leases_renew,
     spend_period_end,
     spend_period_key,
 )
+from gateway.logs import request_logs_charged_set
 
 logger = logging.getLogger("junction.billing")
 
 FORGET_AFTER_SECONDS = 600.0
+LOG_FIX_SECONDS = 120.0
 HOLDER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -125,6 +133,9 @@ class CreditBook:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_renew = time.monotonic()
+        self._last_reclaim = 0.0
+        # Charges the ledger took less of than their log row says: request_id -> (units, since).
+        self._log_fixes: dict[str, tuple[int, float]] = {}
 
     # ------------------------------------------------------------ holding
 
@@ -210,14 +221,20 @@ class CreditBook:
             want = need + self._headroom(pool, call_amount)
         if need <= 0:
             return True
-        new_id, granted = lease_borrow(
-            ref=pool.ref,
-            holder=HOLDER,
-            lease_id=lease_id,
-            need=need,
-            want=want,
-            share=settings.BILLING_LEASE_SHARE,
-        )
+
+        def borrow() -> tuple[int | None, int]:
+            return lease_borrow(
+                ref=pool.ref,
+                holder=HOLDER,
+                lease_id=lease_id,
+                need=need,
+                want=want,
+                share=settings.BILLING_LEASE_SHARE,
+            )
+
+        new_id, granted = borrow()
+        if not granted and reclaim_stale(workspace_id=pool.ref.workspace_id):
+            new_id, granted = borrow()  # a dead process's leases were holding the credit back
         with self._lock:
             if lease_id is not None and new_id != lease_id and pool.generation == generation:
                 self._lost(pool)  # the old lease was taken back while we held it
@@ -338,6 +355,9 @@ class CreditBook:
                         self._queue[:0] = batch
                     raise
                 written = len(posted.written)
+                now = time.monotonic()
+                for request_id, units in posted.shortfalls.items():
+                    self._log_fixes[request_id] = (units, now)
                 with self._lock:
                     spent: dict[int, int] = {}
                     for q in batch:  # also those a previous attempt had written: they are spent
@@ -356,9 +376,20 @@ class CreditBook:
                             rate = spent.get(id(pool), 0) / max(now - pool.rate_at, 0.05)
                             pool.spend_rate = 0.7 * pool.spend_rate + 0.3 * rate
                         pool.rate_at = now
+            if self._log_fixes:
+                self._fix_logs()
             if return_idle or force_return:
                 self._return_idle(force_return)
             return written
+
+    def _fix_logs(self) -> None:
+        """Make the log rows of short charges say what the ledger took (their
+        row may be written after the charge: retried for ``LOG_FIX_SECONDS``)."""
+        found = request_logs_charged_set(charged={rid: units for rid, (units, _) in self._log_fixes.items()})
+        cutoff = time.monotonic() - LOG_FIX_SECONDS
+        self._log_fixes = {
+            rid: fix for rid, fix in self._log_fixes.items() if rid not in found and fix[1] > cutoff
+        }
 
     def _lost(self, pool: Pool) -> None:
         """The pool's lease was taken back: nothing it held counts any more."""
@@ -464,6 +495,9 @@ class CreditBook:
                 if time.monotonic() - self._last_renew >= settings.BILLING_LEASE_RENEW_SECONDS:
                     self._last_renew = time.monotonic()
                     self.renew()
+                if time.monotonic() - self._last_reclaim >= settings.BILLING_LEASE_RECLAIM_SECONDS:
+                    self._last_reclaim = time.monotonic()
+                    reclaim_stale()
             except Exception:
                 logger.exception("writing credit charges failed; retrying")
                 connection.close()
@@ -511,6 +545,12 @@ class CreditBook:
             self._pools.clear()
             self._open.clear()
             self._queue.clear()
+
+
+def reclaim_stale(*, workspace_id: int | None = None) -> int:
+    """Hand back the leases whose process stopped renewing them (all, or one workspace's)."""
+    older_than = timedelta(seconds=settings.BILLING_LEASE_EXPIRY_SECONDS)
+    return leases_expire(older_than=older_than, workspace_id=workspace_id)
 
 
 book = CreditBook()

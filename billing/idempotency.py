@@ -6,11 +6,15 @@ a second charge. Same key, other body: 422. Same key while the first call
 runs: 409. Keys are scoped per workspace. Only successful non-streaming
 answers are stored; a failed call frees its key; a streamed call marks its
 key used (a retry is refused with 409, since a stream can't be replayed).
+The call's key is its ``IdempotencyCall`` (a ``CallStage``: at the call's
+end it frees or completes the key).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
@@ -24,6 +28,7 @@ from billing.services.idempotency import (
 from billing.stages import run_soon
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.stage import CallStage
 
 HEADER = "idempotency-key"
 REPLAY_HEADER = "idempotent-replayed"
@@ -32,11 +37,25 @@ MAX_KEY_LENGTH = 255
 KEPT_HEADERS = ("content-type", "x-request-id", "x-junction-cost")
 
 
-def _key(ctx: CallContext) -> str | None:
-    return ctx.extra.get("idempotency_key")
+@dataclass(slots=True)
+class IdempotencyCall(CallStage):
+    key: str | None = None  # claimed by this call
+    replay_of: str | None = None  # the request whose answer this call repeated
+
+    def finish(self, ctx: CallContext) -> None:
+        if self.key is not None:
+            _release_or_complete(ctx, self.key)
+
+    def log_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.key is not None:
+            extra["idempotency_key"] = self.key
+        if self.replay_of is not None:
+            extra["idempotent_replay_of"] = self.replay_of
+        return extra
 
 
-async def begin(ctx: CallContext, raw_body: bytes) -> HttpResponse | None:
+async def begin(ctx: CallContext, call: IdempotencyCall, raw_body: bytes) -> HttpResponse | None:
     key = ctx.headers.get(HEADER)
     if not key:
         return None
@@ -54,8 +73,7 @@ async def begin(ctx: CallContext, raw_body: bytes) -> HttpResponse | None:
         stream=ctx.stream,
     )
     if claim.outcome is ClaimOutcome.CLAIMED:
-        ctx.extra["idempotency_key"] = key
-        ctx.finish_hooks.append(_on_finish)
+        call.key = key
         return None
     if claim.outcome is ClaimOutcome.MISMATCH:
         raise GatewayError(
@@ -82,13 +100,12 @@ async def begin(ctx: CallContext, raw_body: bytes) -> HttpResponse | None:
     for name, value in record.response_headers.items():
         response[name] = value
     response[REPLAY_HEADER] = "true"
-    ctx.extra["idempotent_replay_of"] = record.request_id
-    ctx.finish()
+    call.replay_of = record.request_id
     return response
 
 
-async def store(ctx: CallContext, response: HttpResponse) -> HttpResponse:
-    key = _key(ctx)
+async def store(ctx: CallContext, call: IdempotencyCall, response: HttpResponse) -> HttpResponse:
+    key = call.key
     if key is None or ctx.stream or response.status_code >= 400 or getattr(response, "streaming", False):
         return response
     assert ctx.principal is not None
@@ -103,9 +120,8 @@ async def store(ctx: CallContext, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _on_finish(ctx: CallContext) -> None:
-    key = _key(ctx)
-    assert key is not None and ctx.principal is not None
+def _release_or_complete(ctx: CallContext, key: str) -> None:
+    assert ctx.principal is not None
     workspace_id, request_id = ctx.principal.workspace_id, ctx.request_id
     if ctx.error is not None or ctx.status >= 400:
         run_soon(

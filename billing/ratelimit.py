@@ -9,6 +9,12 @@ load, releasing costs no round trip of its own.
 
 Windows are fixed UTC minutes. Tokens are counted at admission from the
 request's estimate (input estimate + ``max_tokens``), as OpenAI does.
+
+Redis down or slow (``gateway.redis_clients``): admission falls back to this
+process's own counters (each process then enforces the limits on its own, so
+N processes admit up to N times the limit) with a warning in the log and
+``link.fallbacks["ratelimit"]`` counted (``/healthz``), at once while Redis is known to be down
+and after at most ``REDIS_TIMEOUT`` when it stops answering. Never an error.
 """
 
 from __future__ import annotations
@@ -19,11 +25,15 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 from billing.redis_pipe import PipelinedRedis, Script
+from gateway import redis_clients
+from gateway.redis_clients import REDIS_ERRORS, link
 
 logger = logging.getLogger("junction.billing")
 
@@ -84,9 +94,11 @@ REFUSALS = {1: "requests", 2: "tokens", 3: "concurrency"}
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A held concurrency slot, released when the call finishes."""
+    """A held concurrency slot, released when the call finishes (in Redis, or
+    in this process's counters when it was taken there)."""
 
     key: str
+    local: bool = False
 
 
 @dataclass(slots=True)
@@ -118,8 +130,8 @@ class _RedisClients:
     def get(self) -> PipelinedRedis:
         loop = asyncio.get_running_loop()
         client = self._by_loop.get(loop)
-        if client is None:
-            client = PipelinedRedis(settings.RATELIMIT_REDIS_URL, timeout=settings.RATELIMIT_REDIS_TIMEOUT)
+        if client is None or (client.url, client.timeout) != (settings.REDIS_URL, settings.REDIS_TIMEOUT):
+            client = PipelinedRedis(settings.REDIS_URL, timeout=settings.REDIS_TIMEOUT)
             self._by_loop[loop] = client
         return client
 
@@ -177,7 +189,17 @@ local_counters = _LocalCounters()
 
 
 def _use_redis() -> bool:
-    return bool(settings.RATELIMIT_REDIS_URL)
+    return redis_clients.enabled()
+
+
+async def _script(script: Script, keys: list[str], args: list[int]) -> Any:
+    if settings.RATELIMIT_REDIS_CLIENT == "redis-py":
+        client = link.async_client()
+        try:
+            return await client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(script.source, len(keys), *keys, *args)
+    return await _redis.get().evalsha(script, keys=keys, args=args)
 
 
 async def acquire(
@@ -187,28 +209,14 @@ async def acquire(
     window = int(now // WINDOW_SECONDS)
     reset = max(int(WINDOW_SECONDS - now % WINDOW_SECONDS), 1)
     keys = _keys(key_id, workspace_id, window)
-    if _use_redis():
-        queued = _queued_releases()
-        released = queued.take()
-        try:
-            result = await _redis.get().evalsha(
-                ADMIT_SCRIPT,
-                keys=[*keys, *released],
-                args=[
-                    rpm,
-                    tpm,
-                    concurrency,
-                    tokens,
-                    WINDOW_SECONDS * 2,
-                    CONCURRENCY_TTL_SECONDS,
-                    *released.values(),
-                ],
-            )
-        except BaseException:
-            queued.put_back(released)
-            raise
-    else:
+    shared = await _admit_shared(keys, rpm, tpm, concurrency, tokens) if link.usable() else None
+    local = shared is None
+    if shared is None:
+        if _use_redis():
+            link.fallbacks["ratelimit"] += 1
         result = local_counters.admit(keys, rpm, tpm, concurrency, tokens)
+    else:
+        result = shared
     refused, reqs, toks, _inflight = result
     headers: dict[str, str] = {}
     if rpm:
@@ -222,7 +230,7 @@ async def acquire(
     outcome = Outcome(headers=headers)
     if refused == 0:
         if concurrency:
-            outcome.lease = Lease(keys[2])
+            outcome.lease = Lease(keys[2], local=local)
         return outcome
     kind = REFUSALS[refused]
     outcome.refused = "rate_limit_exceeded" if kind != "concurrency" else "concurrency_limit_exceeded"
@@ -244,6 +252,26 @@ async def acquire(
         )
         outcome.retry_after = 1
     return outcome
+
+
+async def _admit_shared(
+    keys: tuple[str, str, str], rpm: int, tpm: int, concurrency: int, tokens: int
+) -> list[int] | None:
+    """The admission script's answer, or None when Redis failed (counted, logged)."""
+    queued = _queued_releases()
+    released = queued.take()
+    try:
+        return await _script(
+            ADMIT_SCRIPT,
+            [*keys, *released],
+            [rpm, tpm, concurrency, tokens, WINDOW_SECONDS * 2, CONCURRENCY_TTL_SECONDS, *released.values()],
+        )
+    except BaseException as exc:
+        queued.put_back(released)
+        if isinstance(exc, REDIS_ERRORS):
+            link.failed("ratelimit", exc)
+            return None
+        raise
 
 
 class _QueuedReleases:
@@ -282,9 +310,7 @@ class _QueuedReleases:
         if not counts:
             return
         try:
-            await _redis.get().evalsha(
-                RELEASE_SCRIPT, keys=["-", "-", "-", *counts], args=[0, 0, 0, 0, 0, 0, *counts.values()]
-            )
+            await _script(RELEASE_SCRIPT, ["-", "-", "-", *counts], [0, 0, 0, 0, 0, 0, *counts.values()])
         except Exception:
             self.put_back(counts)  # Redis unreachable: try again shortly
             if not quiet:
@@ -306,7 +332,7 @@ def _queued_releases() -> _QueuedReleases:
 def release_soon(lease: Lease) -> None:
     """Give the call's concurrency slot back: with the process's next admission,
     or a moment later on its own (no round trip of its own under load)."""
-    if not _use_redis():
+    if lease.local or not _use_redis():
         local_counters.release(lease.key)
         return
     try:
@@ -317,7 +343,7 @@ def release_soon(lease: Lease) -> None:
 
 async def release(lease: Lease) -> None:
     """Give the slot back now (and whatever this loop had queued)."""
-    if not _use_redis():
+    if lease.local or not _use_redis():
         local_counters.release(lease.key)
         return
     queued = _queued_releases()

@@ -133,6 +133,7 @@ class PipelinedRedis:
     """One Redis connection, shared by every caller on one event loop."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.url = url
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError(f"Unsupported Redis URL scheme '{parts.scheme}' (redis:// or rediss://).")

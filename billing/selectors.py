@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from billing.models import (
 )
 from billing.money import units_to_credits, units_to_usd, usd_number
 from billing.services.leases import spend_period_key
+from gateway.models import RequestLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,6 @@ def key_spend_now(*, api_key_id: int, period: str, limit_units: int | None) -> K
 
 
 def _charged_by_key(*, api_key_id: int, period: str) -> int:
-    from gateway.models import RequestLog
-
     now = timezone.now()
     logs = RequestLog.objects.filter(api_key_id=api_key_id)
     if period == SpendPeriod.DAY:
@@ -211,6 +210,24 @@ def reserved_mismatches() -> list[ReservedMismatch]:
         if row["reserved_units"] != row["leased"]
     ]
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class StaleLease:
+    lease_id: int
+    workspace_id: int
+    holder: str
+    amount_units: int
+    renewed_at: datetime
+
+
+def stale_leases(*, older_than: timedelta) -> list[StaleLease]:
+    """Leases not renewed for ``older_than``: their process is gone and no
+    running process has reclaimed them yet (credit held back from calls)."""
+    rows = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than).order_by("pk")
+    return [
+        StaleLease(row.pk, row.workspace_id, row.holder, row.amount_units, row.renewed_at) for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,3 +351,40 @@ def ledger_page(*, workspace_id: int, before_id: int | None = None, limit: int =
     more = len(rows) > limit
     rows = rows[:limit]
     return LedgerPage(entries=rows, next_cursor=rows[-1].pk if more else None)
+
+
+# ----------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    plan: Plan
+    current: bool
+    for_sale: bool  # a paid plan Stripe can sell (it has a Stripe price)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePlan:
+    plan: Plan | None
+    status: str
+    subscribed: bool  # a Stripe subscription is running
+    choices: list[PlanChoice]
+
+
+def workspace_plan_detail(*, workspace_id: int) -> WorkspacePlan:
+    """The workspace's plan (the default one until another is assigned), and
+    every plan it could change to."""
+    account = CreditAccount.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    plans = list(Plan.objects.order_by("price_cents", "id"))
+    current = account.plan if account and account.plan_id else next((p for p in plans if p.is_default), None)
+    return WorkspacePlan(
+        plan=current,
+        status=account.plan_status if account else "active",
+        subscribed=bool(account and account.stripe_subscription_id),
+        choices=[
+            PlanChoice(
+                p, current is not None and p.pk == current.pk, bool(p.price_cents == 0 or p.stripe_price_id)
+            )
+            for p in plans
+        ],
+    )

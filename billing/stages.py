@@ -2,10 +2,14 @@
 
 ``limit`` (before route)   rate limits: RPM/TPM per key, concurrency per workspace.
 ``reserve`` (after route)  hold the worst-case charge; 402 when it can't be covered.
-``response_extras``        ``cost`` for the body, the one source of cost fields for
-                           every path (JSON, pass-through stream, translated stream).
-``response_headers``       ``x-junction-cost`` and the ``x-ratelimit-*`` headers.
-``settle`` (finish hook)   true cost -> charge; release the rest (the ledger entry
+
+``CallBilling`` is the call's billing state and its ``CallStage``:
+``answer_fields``          ``cost`` (charged) for the answer and ``usage.cost``
+                           (true cost), the one source of cost fields for every
+                           path (JSON, pass-through stream, translated stream).
+``answer_headers``         ``x-junction-cost`` and the ``x-ratelimit-*`` headers.
+``on_events``              counts streamed output (the estimate if usage never comes).
+``finish`` -> ``settle``   true cost -> charge; release the rest (the ledger entry
                            is written by the credit book's next flush).
 
 Holds and settlements go through the process's credit book (``billing.book``):
@@ -17,9 +21,10 @@ synchronous and must never block: settling is a dict update and a queue append.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -47,7 +52,9 @@ from gateway.canonical import (
 )
 from gateway.catalog.snapshot import ModelInfo
 from gateway.context import CallContext
+from gateway.dialects.base import AnswerFields
 from gateway.errors import ErrorType, GatewayError
+from gateway.stage import CallStage
 
 logger = logging.getLogger("junction.billing")
 
@@ -59,25 +66,50 @@ BODY_SLACK_TOKENS = 256
 
 
 @dataclass(slots=True)
-class CallBilling:
-    """Per-call billing state, on ``ctx.billing``."""
+class CallBilling(CallStage):
+    """One call's billing state (created by the pipeline, listed on ``ctx.stages``)."""
 
     input_upper: int = 0  # tokens; never less than the true count
     input_estimate: int = 0  # tokens; a realistic guess (used only when usage never arrives)
     prices: dict[str, PriceSheet] = field(default_factory=dict)  # by model_id, for each candidate
     markup: Decimal = Decimal(1)
     hold: Hold | None = None
+    held_units: int | None = None  # the worst case held (logged)
+    counting: bool = False  # count streamed output (once something is held)
     output_chars: int = 0  # text streamed on the translation path
     lease: ratelimit.Lease | None = None
     limit_headers: dict[str, str] = field(default_factory=dict)
     cost_memo: tuple[Any, Cost | None, bool] | None = None  # (inputs, cost, estimated): asked up to 4x a call
 
+    def answer_headers(self, ctx: CallContext, error: GatewayError | None) -> dict[str, str]:
+        headers = dict(self.limit_headers)
+        if ctx.usage is not None:
+            cost = call_cost(ctx, self)
+            if cost is not None:
+                headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
+        return headers
 
-def _state(ctx: CallContext) -> CallBilling:
-    if ctx.billing is None:
-        ctx.billing = CallBilling()
-        ctx.finish_hooks.append(settle)
-    return ctx.billing
+    def answer_fields(self, ctx: CallContext, fields: AnswerFields) -> None:
+        """``cost`` is what this call is charged (USD); ``usage.cost`` the true upstream cost."""
+        cost = call_cost(ctx, self)
+        if cost is not None:
+            fields["cost"] = usd_number(cost.charged_usd)
+            fields.usage["cost"] = usd_number(cost.true_usd)
+
+    def on_events(self, ctx: CallContext, events: list[Event]) -> list[Event]:
+        if self.counting:
+            for event in events:
+                if isinstance(event, TextDelta | ReasoningDelta):
+                    self.output_chars += len(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    self.output_chars += len(event.arguments)
+        return events
+
+    def finish(self, ctx: CallContext) -> None:
+        settle(ctx, self)
+
+    def log_extra(self) -> dict[str, Any]:
+        return {} if self.held_units is None else {"held_units": self.held_units}
 
 
 # ------------------------------------------------------------- estimates
@@ -138,11 +170,10 @@ def worst_case_units(req: CanonicalRequest, model: ModelInfo, *, input_upper: in
 # ----------------------------------------------------------------- limit
 
 
-async def limit(ctx: CallContext, *, body_size: int | None = None) -> None:
+async def limit(ctx: CallContext, state: CallBilling, *, body_size: int | None = None) -> None:
     """Rate limits from the cached principal; 429 with ``Retry-After`` when over."""
     principal, req = ctx.principal, ctx.request
     assert principal is not None and req is not None
-    state = _state(ctx)
     state.input_upper, state.input_estimate = input_token_bounds(req, body_size)
     if not (principal.rpm_limit or principal.tpm_limit or principal.max_concurrency):
         return
@@ -170,13 +201,12 @@ async def limit(ctx: CallContext, *, body_size: int | None = None) -> None:
 # --------------------------------------------------------------- reserve
 
 
-async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
+async def reserve(ctx: CallContext, state: CallBilling, attempts: Sequence[Any]) -> None:
     """Hold the worst case over the attempts the dispatcher may make (each has
     a ``deployment`` and ``byok``: on a workspace's own provider key only the
     BYOK platform fee is charged)."""
     principal, req = ctx.principal, ctx.request
     assert principal is not None and req is not None
-    state = _state(ctx)
     if not state.input_upper:
         state.input_upper, state.input_estimate = input_token_bounds(req)
     state.markup = principal.markup
@@ -191,7 +221,8 @@ async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
     cap = (
         SpendCap(principal.spend_limit_units, principal.spend_period) if principal.spend_limit_units else None
     )
-    hold = dict(
+    hold = functools.partial(
+        book.hold_blocking,
         request_id=ctx.request_id,
         workspace_id=principal.workspace_id,
         api_key_id=principal.key_id,
@@ -199,17 +230,16 @@ async def reserve(ctx: CallContext, attempts: Sequence[Any]) -> None:
         cap=cap,
     )
     try:
-        state.hold = book.try_hold(**hold) or await sync_to_async(book.hold_blocking, thread_sensitive=False)(
-            **hold
-        )
+        # In memory when the lease covers it; otherwise a borrow on the thread pool.
+        state.hold = book.try_hold(**hold.keywords) or await sync_to_async(hold, thread_sensitive=False)()
     except BillingError as exc:
         raise GatewayError(
             ErrorType.INSUFFICIENT_QUOTA,
             exc.message,
             code="insufficient_quota" if exc.code is BillingErrorCode.INSUFFICIENT_CREDITS else str(exc.code),
         ) from None
-    ctx.extra["held_units"] = worst
-    ctx.event_filters.append(_count_output(state))
+    state.held_units = worst
+    state.counting = True
 
 
 def byok_multiplier() -> Decimal:
@@ -218,22 +248,10 @@ def byok_multiplier() -> Decimal:
     return Decimal(str(settings.BYOK_PLATFORM_FEE_PERCENT)) / 100
 
 
-def _count_output(state: CallBilling) -> Callable[[list[Event]], list[Event]]:
-    def count(events: list[Event]) -> list[Event]:
-        for event in events:
-            if isinstance(event, TextDelta | ReasoningDelta):
-                state.output_chars += len(event.text)
-            elif isinstance(event, ToolCallDelta):
-                state.output_chars += len(event.arguments)
-        return events
-
-    return count
-
-
 # ------------------------------------------------------------------ cost
 
 
-def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
+def metered_usage(ctx: CallContext, state: CallBilling) -> tuple[Metered, bool] | None:
     """What to bill: upstream usage when reported; otherwise, when output was
     produced, an estimate (flagged); otherwise nothing."""
     usage: Usage | None = ctx.usage
@@ -255,18 +273,14 @@ def metered_usage(ctx: CallContext) -> tuple[Metered, bool] | None:
             ),
             False,
         )
-    state: CallBilling | None = ctx.billing
-    if state is None:
-        return None
     output = max(ctx.output_events, math.ceil(state.output_chars / 4))
     if output == 0:
         return None  # failed before any output: charged nothing
     return Metered(input_tokens=state.input_estimate, output_tokens=output), True
 
 
-def call_cost(ctx: CallContext) -> Cost | None:
-    state: CallBilling | None = ctx.billing
-    if state is None or not state.prices:
+def call_cost(ctx: CallContext, state: CallBilling) -> Cost | None:
+    if not state.prices:
         return None
     inputs = (ctx.usage, ctx.model_used, ctx.byok, state.output_chars, ctx.output_events)
     if state.cost_memo is not None and state.cost_memo[0] == inputs:
@@ -279,7 +293,7 @@ def call_cost(ctx: CallContext) -> Cost | None:
 
 def _call_cost(ctx: CallContext, state: CallBilling) -> Cost | None:
     prices = state.prices.get(ctx.model_used) or next(iter(state.prices.values()))
-    measured = metered_usage(ctx)
+    measured = metered_usage(ctx, state)
     if measured is None:
         return cost_of(Metered(), prices)
     metered, estimated = measured
@@ -287,40 +301,15 @@ def _call_cost(ctx: CallContext, state: CallBilling) -> Cost | None:
     return cost_of(metered, prices, markup=byok_multiplier() if ctx.byok else state.markup)
 
 
-def response_extras(ctx: CallContext) -> dict[str, Any]:
-    """Top-level fields for the answer: ``cost`` is what this call is charged (USD)."""
-    cost = call_cost(ctx)
-    return {} if cost is None else {"cost": usd_number(cost.charged_usd)}
-
-
-def usage_extras(ctx: CallContext) -> dict[str, Any]:
-    """Fields for the answer's usage object: ``cost`` is the true upstream cost (USD)."""
-    cost = call_cost(ctx)
-    return {} if cost is None else {"cost": usd_number(cost.true_usd)}
-
-
-def response_headers(ctx: CallContext) -> dict[str, str]:
-    state: CallBilling | None = ctx.billing
-    if state is None:
-        return {}
-    headers = dict(state.limit_headers)
-    if ctx.usage is not None:
-        cost = call_cost(ctx)
-        if cost is not None:
-            headers["x-junction-cost"] = str(usd_number(cost.charged_usd))
-    return headers
-
-
 # ---------------------------------------------------------------- settle
 
 _pending: set[asyncio.Task[Any]] = set()
 
 
-def settle(ctx: CallContext) -> None:
-    """Finish hook: fix the call's cost for its log row, then charge it and
+def settle(ctx: CallContext, state: CallBilling) -> None:
+    """At the call's end: fix its cost for the log row, then charge it and
     release the rest of the reservation (and the concurrency slot)."""
-    state: CallBilling = ctx.billing
-    cost = call_cost(ctx)
+    cost = call_cost(ctx, state)
     if cost is not None and (cost.charged_units or cost.cost_units):
         ctx.cost_units, ctx.charged_units = cost.cost_units, cost.charged_units
     else:

@@ -14,6 +14,8 @@ from typing import Any
 
 import dj_database_url
 
+from config.production import refuse_insecure
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -75,7 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (console, admin) straight from the app: no CDN, no separate server.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "console.static_files.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,11 +108,29 @@ TEMPLATES = [
 ]
 
 DATA_DIR = Path(env("JUNCTION_DATA_DIR", str(BASE_DIR / "var")))
+# PostgreSQL connections per process (0: no pool, one connection per thread, closed per request).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 16)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 
 if env("DATABASE_URL"):
     DATABASES = {
-        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+        "default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=0, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+        # Under ASGI each sync request (the management API, the console) runs on a new
+        # thread: persistent per-thread connections piled up until PostgreSQL refused more
+        # (docs/architecture.md). A pool per process bounds them at DATABASE_POOL_MAX_SIZE;
+        # a request that finds it empty waits up to DATABASE_POOL_TIMEOUT seconds. Each
+        # connection is checked when taken out, so a PostgreSQL restart costs no request.
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                "max_idle": 60.0,
+            },
+        }
 else:
     DATABASES = {
         "default": {
@@ -129,12 +149,20 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+# Redis is optional at runtime (gateway/redis_clients.py): seconds a command
+# or a connect may take before the caller takes its fallback, and how often a
+# process checks whether a Redis it found down answers again.
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.5)
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 2.0)
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", "junction")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "junction"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT},
         }
     }
     CHANNEL_LAYERS = {
@@ -153,7 +181,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Billing (billing/tasks.py). Each task is idempotent: running it twice does it once.
     "billing-grant-plan-credits": {"task": "billing.grant_plan_credits", "schedule": 3600.0},
-    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 300.0},
+    "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
     # Files (files/tasks.py): expired files and their blobs.
@@ -240,6 +268,24 @@ UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 512)
 # A PEM file of certificate authorities to trust for upstream TLS besides the
 # system's and certifi's (a self-hosted vLLM or Ollama behind a private CA).
 UPSTREAM_CA_BUNDLE = env("UPSTREAM_CA_BUNDLE", "")
+# Egress proxies (gateway/proxies.py): default to the environment's
+# https_proxy / http_proxy / no_proxy (either case; all_proxy as a last
+# resort), read the way curl and httpx read them.
+
+
+def proxy_from_environment(scheme: str) -> str:
+    names = [f"{scheme}_proxy", f"{scheme.upper()}_PROXY"] + (
+        ["all_proxy", "ALL_PROXY"] if scheme != "no" else []
+    )
+    return next((os.environ[name] for name in names if os.environ.get(name)), "")
+
+
+UPSTREAM_HTTPS_PROXY = env("UPSTREAM_HTTPS_PROXY", proxy_from_environment("https"))
+UPSTREAM_HTTP_PROXY = env("UPSTREAM_HTTP_PROXY", proxy_from_environment("http"))
+UPSTREAM_NO_PROXY = env("UPSTREAM_NO_PROXY", proxy_from_environment("no"))
+# The largest non-streamed upstream answer read (bytes); a larger one is a 502
+# naming this limit.
+UPSTREAM_MAX_RESPONSE_BYTES = env_int("UPSTREAM_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
 
 # How long a process trusts its own copy of an API key (seconds). Revocation
 # reaches every process within this bound.
@@ -256,6 +302,9 @@ FIREWALL_TTL = env_float("FIREWALL_TTL", 5.0)
 # stream: streams are scanned in bounded windows); the rest passes unscanned
 # and the call is flagged ``firewall_scan_truncated``.
 FIREWALL_MAX_SCAN_CHARS = env_int("FIREWALL_MAX_SCAN_CHARS", 2_000_000)
+# A request body larger than this (bytes) is scanned on a worker thread, so a
+# big prompt does not hold the event loop that other calls share.
+FIREWALL_THREAD_SCAN_BYTES = env_int("FIREWALL_THREAD_SCAN_BYTES", 32_768)
 
 # Request log writer: rows are buffered and written in batches off the hot path.
 REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 200)
@@ -289,24 +338,28 @@ BILLING_LEASE_SHARE = env_int("BILLING_LEASE_SHARE", 4)
 BILLING_LEASE_SECONDS = env_float("BILLING_LEASE_SECONDS", 2.0)
 BILLING_LEASE_IDLE_SECONDS = env_float("BILLING_LEASE_IDLE_SECONDS", 2.0)
 BILLING_FLUSH_SECONDS = env_float("BILLING_FLUSH_SECONDS", 0.25)
-# A process renews its leases this often; a lease not renewed for BILLING_LEASE_EXPIRY_SECONDS
-# belonged to a dead process and is handed back by the billing.expire_leases task.
-BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 60)
-BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 15 * 60)
+# A process renews its leases this often (its heartbeat); a lease not renewed for
+# BILLING_LEASE_EXPIRY_SECONDS belonged to a dead process: every process hands such leases back
+# (every BILLING_LEASE_RECLAIM_SECONDS, and before refusing a call for want of credit), as does
+# the billing.expire_leases task when beat runs. Renew + expiry + reclaim stays under a minute.
+BILLING_LEASE_RENEW_SECONDS = env_int("BILLING_LEASE_RENEW_SECONDS", 10)
+BILLING_LEASE_EXPIRY_SECONDS = env_int("BILLING_LEASE_EXPIRY_SECONDS", 40)
+BILLING_LEASE_RECLAIM_SECONDS = env_int("BILLING_LEASE_RECLAIM_SECONDS", 10)
 # How long an Idempotency-Key's answer is kept.
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
-# Rate limits live in Redis when it is configured (shared by every web process).
-RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL", REDIS_URL)
+# Rate limits live in REDIS_URL's Redis when it is configured (shared by every
+# web process); while it is down or slow, in each process's own counters.
 RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
-# Seconds a rate-limit script call may wait for Redis before the call fails.
-RATELIMIT_REDIS_TIMEOUT = env_float("RATELIMIT_REDIS_TIMEOUT", 5.0)
+RATELIMIT_REDIS_CLIENT = env("RATELIMIT_REDIS_CLIENT", "pipe")
 
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
-STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/billing/success")
-STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/billing")
+# Where Stripe sends the payer back for Checkout links made by the management API
+# (the console sends people back to its own billing page).
+STRIPE_SUCCESS_URL = env("STRIPE_SUCCESS_URL", "http://localhost:8000/console/billing/?checkout=success")
+STRIPE_CANCEL_URL = env("STRIPE_CANCEL_URL", "http://localhost:8000/console/billing/?checkout=canceled")
 # Credit packs for sale: slug -> price in US cents. A pack credits exactly what was paid.
 CREDIT_PACKS = {"10": 1_000, "25": 2_500, "100": 10_000}
 
@@ -327,6 +380,11 @@ ROUTING_HEALTH_SYNC_INTERVAL = env_float("ROUTING_HEALTH_SYNC_INTERVAL", 1.0)
 ROUTING_HEALTH_REDIS_PREFIX = env("ROUTING_HEALTH_REDIS_PREFIX", "junction:health")
 # Fernet keys for provider keys at rest, comma-separated, first = current.
 PROVIDER_KEY_ENCRYPTION_KEYS = env("PROVIDER_KEY_ENCRYPTION_KEYS", "")
+# Production refuses to start on the laptop defaults (a public SECRET_KEY, provider keys
+# encrypted under a key derived from it): config/production.py.
+JUNCTION_PRODUCTION = env_bool("JUNCTION_PRODUCTION", False)
+if JUNCTION_PRODUCTION:
+    refuse_insecure(secret_key=SECRET_KEY, encryption_keys=PROVIDER_KEY_ENCRYPTION_KEYS)
 # Requests on a workspace's own provider keys pay no upstream cost; billing may
 # charge this percentage of the would-be cost as a platform fee.
 BYOK_PLATFORM_FEE_PERCENT = env_float("BYOK_PLATFORM_FEE_PERCENT", 0.0)
@@ -436,9 +494,10 @@ CSRF_COOKIE_SECURE = DJANGO_SECURE
 SECURE_SSL_REDIRECT = DJANGO_SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if DJANGO_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DJANGO_SECURE
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", DJANGO_SECURE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes speak plain HTTP
 # The load balancer terminates TLS and says so in X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_PROXY", DJANGO_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -10,6 +10,9 @@ from config.settings import DATABASES, STORAGES
 # Tests must never reach a real provider: drop any credentials from the shell.
 PROVIDER_CREDENTIALS = {slug: {"api_key": "", "base_url": ""} for slug in PROVIDER_SLUGS}  # noqa: F405
 
+# Nor through a proxy of the shell's (tests that want one set these).
+UPSTREAM_HTTPS_PROXY = UPSTREAM_HTTP_PROXY = UPSTREAM_NO_PROXY = ""
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_LOCAL_TTL = 0.5
 CATALOG_TTL = 0.0
@@ -44,6 +47,7 @@ if REDIS_URL:  # noqa: F405
     # (inherited by server processes a test starts) and clear only that.
     os.environ.setdefault("JUNCTION_TEST_CACHE_PREFIX", f"junction-test-{os.getpid()}")
     CACHES["default"]["KEY_PREFIX"] = os.environ["JUNCTION_TEST_CACHE_PREFIX"]  # noqa: F405
+    CACHE_KEY_PREFIX = os.environ["JUNCTION_TEST_CACHE_PREFIX"]
 
 # Static files straight from the apps' folders: no collectstatic before tests.
 STATIC_FROM_FINDERS = True

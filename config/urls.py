@@ -1,18 +1,14 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from config.health import healthz, readyz
 from console.views import landing
 from gateway import urls as gateway_urls
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("", landing, name="landing"),
     path("healthz", healthz),
+    path("readyz", readyz),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("console/", include("console.urls")),

@@ -10,9 +10,13 @@ from django.urls import path
 
 from accounts import key_views
 from accounts import views as account_views
+from billing import views as billing_views
 from console import views
+from firewall import views as firewall_views
+from gateway import console_views as gateway_console
 from gateway.catalog import views as catalog_views
 from routing_rules import provider_key_views
+from routing_rules import views as routing_views
 
 app_name = "console"
 
@@ -34,6 +38,9 @@ urlpatterns = [
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
     path("models/", catalog_views.models_page, name="models"),
+    path("billing/", billing_views.billing, name="billing"),
+    path("billing/top-up/", billing_views.billing_topup, name="billing-topup"),
+    path("billing/plan/", billing_views.billing_plan, name="billing-plan"),
     path("provider-keys/", provider_key_views.provider_keys, name="provider-keys"),
     path(
         "provider-keys/<int:pk>/primary/",
@@ -48,4 +55,18 @@ urlpatterns = [
     ),
     path("provider-keys/<int:pk>/test/", provider_key_views.provider_key_test, name="provider-key-test"),
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
+    path("logs/", gateway_console.logs, name="logs"),
+    path("logs/<str:request_id>/", gateway_console.log_detail, name="log-detail"),
+    path("routing-rules/", routing_views.rule_list, name="routing-rules"),
+    path("routing-rules/new/", routing_views.rule_new, name="routing-rule-new"),
+    path("routing-rules/preview/", routing_views.rule_preview, name="routing-preview"),
+    path("routing-rules/<int:pk>/", routing_views.rule_edit, name="routing-rule-edit"),
+    path("routing-rules/<int:pk>/toggle/", routing_views.rule_toggle, name="routing-rule-toggle"),
+    path("routing-rules/<int:pk>/move/", routing_views.rule_move, name="routing-rule-move"),
+    path("routing-rules/<int:pk>/delete/", routing_views.rule_delete, name="routing-rule-delete"),
+    path("firewall/", firewall_views.firewall_page, name="firewall"),
+    path("firewall/new/", firewall_views.policy_new, name="firewall-policy-new"),
+    path("firewall/test/", firewall_views.firewall_test, name="firewall-test"),
+    path("firewall/<int:pk>/", firewall_views.policy_edit, name="firewall-policy-edit"),
+    path("firewall/<int:pk>/delete/", firewall_views.policy_delete, name="firewall-policy-delete"),
 ]

@@ -9,7 +9,8 @@ storage, so every provider receives what it can send: images as data URLs
 ``file_data``, Anthropic ``document``, Gemini ``inlineData``). Text files
 (plain, Markdown, CSV, JSON) become text parts, so the firewall screens them
 like any prompt text; PDFs are not read as text (no extractor ships), and the
-call's log records them under ``files_unscanned``.
+call's log records them under ``files_unscanned`` (``FileInputs``, the files
+stage of the call).
 
 A file id that is unknown, another workspace's, deleted or expired is a 404
 naming it; a request whose inline + referenced file content passes
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -35,6 +37,7 @@ from gateway.canonical import FilePart, FileTextPart, ImagePart, Message, Part
 from gateway.catalog.snapshot import Catalog, ModelInfo
 from gateway.context import CallContext
 from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.stage import CallStage
 
 INLINE_TEXT_TYPES = sniff.TEXT_TYPES | {"text/x-markdown", "application/x-ndjson"}
 
@@ -61,7 +64,20 @@ def _inline_size(url: str | None) -> int:
     return (len(url) - url.find(",") - 1) * 3 // 4
 
 
-async def resolve_inputs(ctx: CallContext) -> None:
+class FileInputs(CallStage):
+    """The files stage's part of a call: which documents the firewall could not
+    read (PDFs), for the log row."""
+
+    __slots__ = ("unscanned",)
+
+    def __init__(self) -> None:
+        self.unscanned: list[str] = []
+
+    def log_extra(self) -> dict[str, Any]:
+        return {"files_unscanned": self.unscanned} if self.unscanned else {}
+
+
+async def resolve_inputs(ctx: CallContext, stage: FileInputs) -> None:
     parts = _media_parts(ctx)
     if not parts:
         return
@@ -94,7 +110,6 @@ async def resolve_inputs(ctx: CallContext) -> None:
         data = await asyncio.gather(*(asyncio.to_thread(blob_read, f.storage_key) for f in unique))
         blobs = {f.public_id: d for f, d in zip(unique, data, strict=True)}
         ctx.force_translate = True  # the caller's body names Junction's ids: never forward it
-    unscanned: list[str] = []
     for content, index, part in parts:
         if part.file_id:
             file = files[part.file_id]
@@ -105,9 +120,7 @@ async def resolve_inputs(ctx: CallContext) -> None:
             content[index] = new
             ctx.force_translate = True
         if isinstance(new, FilePart):
-            unscanned.append(part.file_id or new.filename or _name(part))
-    if unscanned:
-        ctx.extra["files_unscanned"] = unscanned
+            stage.unscanned.append(part.file_id or new.filename or _name(part))
 
 
 def _inline_url(part: ImagePart | FilePart) -> str | None:

@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyUser
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
+from config.api_input import StrictInput
 from firewall import selectors, services
-from firewall.engine import Blocked, Engine, Session
 from firewall.engine.types import Action, Detector, MatcherKind, Scope
 from firewall.models import AuditEntry, Policy, Rule
-from firewall.rules import RuleData, rule_spec
+from firewall.rules import RuleData
 
 _MATCHERS = [m.value for m in MatcherKind]
 _ACTIONS = [a.value for a in Action]
@@ -28,7 +28,7 @@ _SCOPES = [s.value for s in Scope]
 _DETECTORS = [d.value for d in Detector]
 
 
-class RuleInput(serializers.Serializer):
+class RuleInput(StrictInput):
     name = serializers.CharField(max_length=200)
     enabled = serializers.BooleanField(default=True)
     order = serializers.IntegerField(default=0)
@@ -61,7 +61,7 @@ class PolicyOutput(serializers.ModelSerializer):
         fields = ["id", "name", "description", "enabled", "order", "rules", "created_at", "updated_at"]
 
 
-class PolicyInput(serializers.Serializer):
+class PolicyInput(StrictInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     enabled = serializers.BooleanField(default=True)
@@ -167,7 +167,7 @@ class FirewallTestView(APIView):
 
     permission_classes = [IsAnyWorkspaceMember]
 
-    class Input(serializers.Serializer):
+    class Input(StrictInput):
         text = serializers.CharField(max_length=200_000, trim_whitespace=False)
         scope = serializers.ChoiceField(choices=_SCOPES, default=Scope.PROMPT.value)
         policy_id = serializers.IntegerField(required=False)
@@ -191,28 +191,22 @@ class FirewallTestView(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        scope = Scope(values["scope"])
-        if "rules" in values:
-            specs = [rule_spec(r, rule_id=-(i + 1)) for i, r in enumerate(_rules(values["rules"]))]
-            engine = Engine.compile(specs)
-        elif "policy_id" in values:
-            policy = _policy(request, values["policy_id"])
-            engine = selectors.engine_for_workspace(workspace_id=request.workspace.pk, policy_id=policy.pk)
-        else:
-            engine = selectors.engine_for_workspace(workspace_id=request.workspace.pk)
-        session = Session(engine)
-        blocked_by: str | None = None
-        masked: str | None
-        try:
-            masked = session.process(values["text"], scope)
-        except Blocked as exc:
-            blocked_by, masked = exc.rule, None
+        policy_id = None
+        if "policy_id" in values and "rules" not in values:
+            policy_id = _policy(request, values["policy_id"]).pk
+        result = selectors.firewall_test(
+            workspace_id=request.workspace.pk,
+            text=values["text"],
+            scope=Scope(values["scope"]),
+            policy_id=policy_id,
+            rules=_rules(values["rules"]) if "rules" in values else None,
+        )
         out = {
-            "scope": scope.value,
-            "blocked": blocked_by is not None,
-            "blocked_by": blocked_by,
-            "hits": session.records(),
-            "masked_text": masked,
+            "scope": result.scope,
+            "blocked": result.blocked,
+            "blocked_by": result.blocked_by,
+            "hits": result.hits,
+            "masked_text": result.masked_text,
         }
         return Response(self.Output(out).data)
 

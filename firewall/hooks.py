@@ -1,18 +1,22 @@
-"""The firewall's stage in the /v1 pipeline. ``gateway.pipeline`` calls these
-few functions; everything else about the firewall stays in this app.
+"""The firewall's stage in the /v1 pipeline.
 
-* ``screen_request(ctx)`` after the request is decoded: metadata and prompt
-  scopes (block -> 400 ``firewall_blocked`` before any upstream call; mask ->
-  the raw body and the canonical items are both rewritten), and arms the
-  response scope for the relay.
-* ``screen_passed_answer(ctx, answer)`` on a pass-through JSON answer.
-* The translation path runs ``ctx.response_transforms`` (non-streaming) and
-  ``ctx.event_filters`` (streaming), which ``screen_request`` registers.
-* ``extras(ctx)`` / ``set_header(ctx, response)``: what the caller sees.
+* ``screen_request(ctx, call, body_size=...)`` after the request is decoded:
+  metadata and prompt scopes (block -> 400 ``firewall_blocked`` before any
+  upstream call; mask -> the raw body and the canonical items are both
+  rewritten). A large request is scanned on a worker thread
+  (``FIREWALL_THREAD_SCAN_BYTES``) so one tenant's big prompts never stall
+  the event loop other calls share. Arms the response scope.
+* ``FirewallCall`` is the call's firewall state and its ``CallStage``: the
+  relay hands it the canonical events (streams), the canonical answer, or a
+  same-wire JSON answer (whose texts ``gateway.dialects.texts`` finds), and
+  asks it for the answer's ``firewall`` field and ``x-junction-firewall``
+  header.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -22,26 +26,29 @@ from firewall.engine.texts import process_answer, process_answer_body, process_r
 from firewall.runtime import engine_for
 from gateway.canonical import CanonicalResponse, Event
 from gateway.context import CallContext
-from gateway.dialects.base import PassedAnswer
+from gateway.dialects.base import AnswerFields, PassedAnswer
 from gateway.errors import ErrorType, GatewayError
+from gateway.stage import CallStage
 
 HEADER = "x-junction-firewall"
 
 
-class Guard:
-    """One call's firewall: the session and the response-scope hooks."""
+@dataclass(slots=True)
+class FirewallCall(CallStage):
+    """One call's firewall: its session, what it recorded, and the response scope."""
 
-    def __init__(self, ctx: CallContext, session: Session) -> None:
-        self.ctx = ctx
-        self.session = session
-        self.events = EventFilter(session, on_block=self.blocked_error)
+    session: Session | None = None
+    events: EventFilter | None = None  # set when the response scope has rules
+    records: list[dict[str, Any]] = field(default_factory=list)
+    scan_truncated: bool = False
 
     def sync(self) -> None:
+        assert self.session is not None
         records = self.session.records()
         if records:
-            self.ctx.extra["firewall"] = records
+            self.records = records
         if self.session.scan_truncated:
-            self.ctx.extra["firewall_scan_truncated"] = True
+            self.scan_truncated = True
 
     def blocked_error(self, exc: Blocked) -> GatewayError:
         self.sync()
@@ -49,22 +56,56 @@ class Guard:
             ErrorType.FIREWALL_BLOCKED,
             f"Blocked by firewall rule '{exc.rule}' ({exc.scope} scope).",
             code="firewall_blocked",
-            rule_trace=self.session.records(),
-            headers={HEADER: header_value(self.session.records())},
+            rule_trace=self.records,
+            headers={HEADER: header_value(self.records)},
         )
 
-    def filter_events(self, events: list[Event]) -> list[Event]:
+    # ------------------------------------------------------------ CallStage
+
+    def answer_headers(self, ctx: CallContext, error: GatewayError | None) -> dict[str, str]:
+        if error is not None or not self.records:
+            return {}  # a refusal carries its own header (blocked_error)
+        return {HEADER: header_value(self.records)}
+
+    def answer_fields(self, ctx: CallContext, fields: AnswerFields) -> None:
+        if self.records:
+            fields["firewall"] = self.records
+
+    def on_events(self, ctx: CallContext, events: list[Event]) -> list[Event]:
+        if self.events is None:
+            return events
         out = self.events.feed(events)
         self.sync()
         return out
 
-    def transform_response(self, resp: CanonicalResponse) -> CanonicalResponse:
+    def on_answer(self, ctx: CallContext, answer: CanonicalResponse) -> CanonicalResponse:
+        if self.events is None or self.session is None:
+            return answer
         try:
-            return process_answer(self.session, resp)
+            return process_answer(self.session, answer)
         except Blocked as exc:
             raise self.blocked_error(exc) from None
         finally:
             self.sync()
+
+    def on_passed_answer(self, ctx: CallContext, answer: PassedAnswer) -> None:
+        if self.events is None or self.session is None or ctx.request is None:
+            return
+        try:
+            if process_answer_body(self.session, str(ctx.request.dialect), answer.decoded):
+                answer.edited = True
+        except Blocked as exc:
+            raise self.blocked_error(exc) from None
+        finally:
+            self.sync()
+
+    def log_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.records:
+            extra["firewall"] = self.records
+        if self.scan_truncated:
+            extra["firewall_scan_truncated"] = True
+        return extra
 
 
 def header_value(records: list[dict[str, Any]]) -> str:
@@ -75,49 +116,24 @@ def header_value(records: list[dict[str, Any]]) -> str:
     )
 
 
-async def screen_request(ctx: CallContext) -> None:
+async def screen_request(ctx: CallContext, call: FirewallCall, *, body_size: int = 0) -> None:
     if ctx.principal is None or ctx.request is None:
         return
     engine = await engine_for(ctx.principal.workspace_id)
     if engine.empty:
         return
-    session = Session(engine, scan_budget=settings.FIREWALL_MAX_SCAN_CHARS)
-    guard = Guard(ctx, session)
+    session = call.session = Session(engine, scan_budget=settings.FIREWALL_MAX_SCAN_CHARS)
     try:
-        process_request(session, ctx.request)
+        if body_size > settings.FIREWALL_THREAD_SCAN_BYTES:
+            # Off the event loop: RE2 releases the GIL while it matches.
+            await asyncio.to_thread(process_request, session, ctx.request)
+        else:
+            process_request(session, ctx.request)
     except Blocked as exc:
-        raise guard.blocked_error(exc) from None
-    guard.sync()
+        raise call.blocked_error(exc) from None
+    call.sync()
     if engine.has(Scope.RESPONSE):
-        ctx.firewall = guard
-        ctx.response_transforms.append(guard.transform_response)
-        ctx.event_filters.append(guard.filter_events)
+        call.events = EventFilter(session, on_block=call.blocked_error)
         if ctx.request.stream:
             # Response-scope rules need the text of each delta: no byte pass-through.
             ctx.force_translate = True
-
-
-def screen_passed_answer(ctx: CallContext, answer: PassedAnswer) -> None:
-    """Response scope on a pass-through JSON answer: edit its texts in place
-    (the relay then re-encodes it)."""
-    guard: Guard | None = ctx.firewall
-    if guard is None or ctx.request is None:
-        return
-    try:
-        if process_answer_body(guard.session, str(ctx.request.dialect), answer.decoded):
-            answer.edited = True
-    except Blocked as exc:
-        raise guard.blocked_error(exc) from None
-    finally:
-        guard.sync()
-
-
-def extras(ctx: CallContext) -> dict[str, Any]:
-    records = ctx.extra.get("firewall")
-    return {"firewall": records} if records else {}
-
-
-def set_header(ctx: CallContext, response: Any) -> None:
-    records = ctx.extra.get("firewall")
-    if records:
-        response[HEADER] = header_value(records)

@@ -3,9 +3,10 @@
 A workspace's engine is built from the database once and reused; after
 ``FIREWALL_TTL`` seconds the process checks the workspace's version in the
 shared cache (one cache read, no query) and rebuilds only if a policy changed.
-Without a shared cache (the laptop default), it rebuilds after the TTL.
-Writers call ``bump_version`` so every process sees a change within the TTL,
-and this process at once.
+Without a shared cache (the laptop default), or while Redis is down, it
+rebuilds after the TTL. Writers call ``bump_version`` so every process sees a
+change within the TTL, and this process at once (a bump made while Redis is
+down is retried until it lands, ``gateway.redis_clients.write_later``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 
 from firewall.engine import Engine
+from gateway import redis_clients
+from gateway.redis_clients import link
 from gateway.singleflight import SingleFlight
 
 
 def _version_key(workspace_id: int) -> str:
-    return f"firewall:version:{workspace_id}"
-
-
-def _shared() -> bool:
-    return bool(settings.REDIS_URL)
+    return redis_clients.key("firewall", "version", workspace_id)
 
 
 def _ttl() -> float:
@@ -62,9 +60,11 @@ class EngineCache:
         now = time.monotonic()
         entry = self._entries.get(workspace_id)
         version: str | None = None
-        if _shared():
-            version = await cache.aget(_version_key(workspace_id))
-            if entry is not None and version is not None and version == entry.version:
+        shared = _version_key(workspace_id)
+        found = await link.run("firewall", lambda r: r.get(shared))
+        if isinstance(found, bytes):
+            version = found.decode()
+            if entry is not None and version == entry.version:
                 entry.checked_at = now
                 return entry.engine
         engine = await sync_to_async(_load)(workspace_id)
@@ -100,4 +100,6 @@ async def engine_for(workspace_id: int) -> Engine:
 def bump_version(workspace_id: int) -> None:
     """A policy of the workspace changed: every process reloads it."""
     engine_cache.forget(workspace_id)
-    cache.set(_version_key(workspace_id), secrets.token_hex(8), None)
+    if redis_clients.enabled():
+        shared, version = _version_key(workspace_id), secrets.token_hex(8)
+        link.write_later("firewall", lambda r: r.set(shared, version))

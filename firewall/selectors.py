@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
-from firewall.engine import Engine
-from firewall.engine.types import RuleSpec
+from firewall.engine import Blocked, Engine, Session
+from firewall.engine.types import Action, RuleSpec, Scope
 from firewall.models import AuditEntry, Policy, Rule
 from firewall.rules import FirewallError, RuleData, rule_spec
 
@@ -59,3 +61,48 @@ def rule_specs(*, workspace_id: int, policy_id: int | None = None) -> list[RuleS
 
 def engine_for_workspace(*, workspace_id: int, policy_id: int | None = None) -> Engine:
     return Engine.compile(rule_specs(workspace_id=workspace_id, policy_id=policy_id))
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallTestResult:
+    scope: str
+    blocked_by: str | None
+    hits: list[dict[str, Any]]
+    masked_text: str | None  # None when blocked
+
+    @property
+    def blocked(self) -> bool:
+        return self.blocked_by is not None
+
+    @property
+    def decision(self) -> str:
+        if self.blocked:
+            return "block"
+        if self.hits and any(h["action"] == Action.MASK for h in self.hits):
+            return "mask"
+        return "warn" if self.hits else "pass"
+
+
+def firewall_test(
+    *,
+    workspace_id: int,
+    text: str,
+    scope: Scope,
+    policy_id: int | None = None,
+    rules: list[RuleData] | None = None,
+) -> FirewallTestResult:
+    """Run unsaved ``rules``, one policy, or the workspace's enabled policies on
+    sample text. No model is called and nothing is stored (the management
+    API's dry run and the console's test box)."""
+    if rules is not None:
+        engine = Engine.compile([rule_spec(r, rule_id=-(i + 1)) for i, r in enumerate(rules)])
+    else:
+        engine = engine_for_workspace(workspace_id=workspace_id, policy_id=policy_id)
+    session = Session(engine)
+    blocked_by: str | None = None
+    masked: str | None
+    try:
+        masked = session.process(text, scope)
+    except Blocked as exc:
+        blocked_by, masked = exc.rule, None
+    return FirewallTestResult(scope.value, blocked_by, session.records(), masked)

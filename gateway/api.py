@@ -83,7 +83,8 @@ class RequestLogRowOutput(serializers.ModelSerializer):
 
 class RequestLogPageOutput(serializers.Serializer):
     object = serializers.CharField(default="list")
-    data = RequestLogRowOutput(many=True)
+    # A wire field named like a Serializer attribute; DRF's metaclass moves it off the class.
+    data = RequestLogRowOutput(many=True)  # type: ignore[assignment]
     has_more = serializers.BooleanField()
     next_cursor = serializers.CharField(allow_null=True)
 

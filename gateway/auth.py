@@ -4,6 +4,10 @@ Three layers: this process's own table (trusted ``API_KEY_LOCAL_TTL`` seconds),
 the shared cache when it really is shared (Redis), and the database. Revoking a
 key deletes it from the shared cache, so every process stops accepting it
 within ``API_KEY_LOCAL_TTL`` seconds.
+
+Redis down or slow: keys are read from the database (behind the same
+per-process table and single flight), and a revocation's delete is retried
+until Redis is back (``gateway.redis_clients``).
 """
 
 from __future__ import annotations
@@ -14,20 +18,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 
+import msgspec
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 
 from accounts.keys import hash_secret
 from accounts.models import KeyScope
 from accounts.selectors import api_key_by_hash
 from billing.selectors import KEY_BILLING_RELATED, key_billing
 from gateway.errors import ErrorType, GatewayError
+from gateway.redis_clients import UNAVAILABLE, link
+from gateway.redis_clients import enabled as redis_enabled
+from gateway.redis_clients import key as redis_key
 from gateway.singleflight import SingleFlight
 
 LOCAL_MAX_ENTRIES = 50_000
 SUSPENDED_MESSAGE = "This workspace is suspended; its owners can see why in the console."
-_MISSING = "missing"
+_MISSING = b"-"  # the shared cache's entry for a hash that is no key
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +59,8 @@ class Principal:
     spend_period: str = "month"
 
 
-def _shared_cache_enabled() -> bool:
-    return bool(settings.REDIS_URL)
-
-
 def _shared_key(key_hash: str) -> str:
-    return f"apikey:{key_hash}"
+    return redis_key("apikey", key_hash)
 
 
 def _load_from_db(key_hash: str) -> Principal | None:
@@ -83,6 +86,10 @@ def _load_from_db(key_hash: str) -> Principal | None:
         spend_limit_units=money.spend_limit_units,
         spend_period=money.spend_period,
     )
+
+
+_principal_encoder = msgspec.msgpack.Encoder()
+_principal_decoder = msgspec.msgpack.Decoder(Principal)
 
 
 class KeyCache:
@@ -112,27 +119,32 @@ class KeyCache:
         return principal
 
     async def _fetch(self, key_hash: str) -> Principal | None:
-        if _shared_cache_enabled():
-            cached = await cache.aget(_shared_key(key_hash))
-            if cached == _MISSING:
-                return None
-            if isinstance(cached, Principal):
-                return cached
+        shared = _shared_key(key_hash)
+        cached = await link.run("api_keys", lambda r: r.get(shared))
+        if cached == _MISSING:
+            return None
+        if isinstance(cached, bytes):
+            try:
+                return _principal_decoder.decode(cached)
+            except msgspec.DecodeError:
+                pass  # written by another version: read it again
         principal = await sync_to_async(_load_from_db)(key_hash)
         if not self._fetching.is_current(key_hash):
             return principal  # forgotten (revoked) meanwhile: don't share what was read before
-        if _shared_cache_enabled():
+        if cached is not UNAVAILABLE:
             # Unknown keys are remembered briefly so a flood of bad keys cannot
             # turn into a flood of queries.
             ttl = settings.API_KEY_SHARED_TTL if principal else 10
-            await cache.aset(_shared_key(key_hash), principal or _MISSING, ttl)
+            value = _principal_encoder.encode(principal) if principal else _MISSING
+            await link.run("api_keys", lambda r: r.set(shared, value, ex=ttl))
         return principal
 
     def forget(self, key_hash: str) -> None:
         self._local.pop(key_hash, None)
         self._fetching.forget(key_hash)  # calls from now on look the key up again
-        if _shared_cache_enabled():
-            cache.delete(_shared_key(key_hash))
+        if redis_enabled():
+            shared = _shared_key(key_hash)
+            link.write_later("api_keys", lambda r: r.delete(shared))
 
     def clear(self) -> None:
         self._local.clear()

@@ -10,6 +10,7 @@ from ``gateway.live_feed`` after they are written.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,7 +25,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-def current_workspace_id(scope: dict[str, Any]) -> int | None:
+def current_workspace_id(scope: Mapping[str, Any]) -> int | None:
     console = resolve_console(SimpleNamespace(user=scope["user"], session=scope["session"]))  # type: ignore[arg-type]
     return console.workspace.pk if console is not None else None
 

@@ -7,17 +7,18 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 from gateway.auth import Principal
-from gateway.canonical import CanonicalRequest, CanonicalResponse, Event, Usage
+from gateway.canonical import CanonicalRequest, Usage
 from gateway.catalog.snapshot import Credentials
+from gateway.dialects.base import AnswerFields, InboundDialect
 from gateway.errors import GatewayError
 from gateway.logs import request_logs
+from gateway.stage import CallStage
 
 logger = logging.getLogger("junction.context")
 
@@ -35,8 +36,11 @@ def new_request_id() -> str:
 
 @dataclass(slots=True)
 class CallContext:
+    """One call's state shared by every stage. What belongs to one stage app
+    lives in that app's ``CallStage`` (on ``stages``), typed."""
+
     endpoint: str
-    dialect: ModuleType
+    dialect: InboundDialect
     headers: dict[str, str]
     client_ip: str | None = None
     request_id: str = field(default_factory=new_request_id)
@@ -52,30 +56,26 @@ class CallContext:
     ttfb_ms: int | None = None
     status: int = 200
     error: GatewayError | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    client_gone: bool = False
     finished: bool = False
+    # The stage apps taking part in this call, in the order the relay asks them
+    # (``gateway.stage``); set by the pipeline.
+    stages: Sequence[CallStage] = ()
     # Routing: the key of the current attempt (never logged), and whether it is
     # the workspace's own (stored or X-<Provider>-Key): billing then charges no
     # upstream cost, only BYOK_PLATFORM_FEE_PERCENT.
     upstream_credentials: Credentials | None = None
     byok: bool = False
-    # Stages that must see or rewrite the answer (the firewall's response
-    # scope) register here; any such stage also sets ``force_translate`` so
-    # the byte pass-through is not used.
+    # A stage that must see the text of the answer (the firewall's response
+    # scope on a stream) sets this: the byte pass-through is then not used.
     force_translate: bool = False
-    event_filters: list[Callable[[list[Event]], list[Event]]] = field(default_factory=list)
-    response_transforms: list[Callable[[CanonicalResponse], CanonicalResponse]] = field(default_factory=list)
-    firewall: Any = None  # firewall.hooks.Guard when the response scope has rules
-    # Billing (billing.stages): the call's reservation and price state, its
-    # cost once known, and a count of streamed delta events (the basis of an
-    # estimate when a stream is cut before upstream reports usage).
-    billing: Any = None
+    # The call's cost once billing has settled it, for the log row; and the
+    # count of streamed delta events (billing's estimate when a stream is cut
+    # before the upstream reports usage).
     cost_units: int = 0
     charged_units: int = 0
     cost_estimated: bool = False
     output_events: int = 0
-    # Run by finish(), before the log row is built (billing settles here).
-    finish_hooks: list[Callable[[CallContext], None]] = field(default_factory=list)
 
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -94,20 +94,48 @@ class CallContext:
         self.status = err.status if status is None else status
 
     def client_disconnected(self) -> None:
-        self.extra["client_disconnected"] = True
+        self.client_gone = True
         self.status = 499
 
+    # ------------------------------------------------- the relay's fixed points
+
+    def answer_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for stage in self.stages:
+            headers.update(stage.answer_headers(self, self.error))
+        return headers
+
+    def answer_fields(self) -> AnswerFields:
+        """Junction's fields for the answer (top level and usage object)."""
+        fields = AnswerFields(
+            {"x_request_id": self.request_id, "provider": self.provider, "latency_ms": self.elapsed_ms()}
+        )
+        for stage in self.stages:
+            stage.answer_fields(self, fields)
+        return fields
+
     def finish(self) -> None:
-        """Queue the log row (once). Never blocks on the database."""
+        """End the call (once): each stage's ``finish`` in order (billing
+        settles), then the log row is queued. Never blocks on the database."""
         if self.finished:
             return
         self.finished = True
-        for hook in self.finish_hooks:
+        for stage in self.stages:
             try:
-                hook(self)
-            except Exception:  # a failing hook must never lose the log row
-                logger.exception("finish hook failed for %s", self.request_id)
+                stage.finish(self)
+            except Exception:  # a failing stage must never lose the log row
+                logger.exception("%s.finish failed for %s", type(stage).__name__, self.request_id)
         request_logs.submit(self.log_row())
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The log row's ``extra``: each stage's part, built when asked (read-only)."""
+        extra: dict[str, Any] = {}
+        for stage in self.stages:
+            extra.update(stage.log_extra())
+        if self.client_gone:
+            extra["client_disconnected"] = True
+        return extra
 
     def log_row(self) -> dict[str, Any]:
         usage = self.usage or Usage()

@@ -34,7 +34,7 @@ from gateway.dialects import messages
 from gateway.errors import ErrorType, GatewayError
 from gateway.http import UpstreamFailure, upstream_post
 from gateway.providers import anthropic as anthropic_wire
-from routing_rules.stage import Attempt, route_call
+from routing_rules.stage import Attempt, RoutingCall, route_call
 
 logger = logging.getLogger("junction.count_tokens")
 
@@ -72,6 +72,8 @@ def estimate_input_tokens(req: CanonicalRequest) -> int:
 
 async def count_tokens(request: HttpRequest) -> HttpResponse:
     ctx = pipeline.new_context(request, endpoint="messages.count_tokens", dialect=messages)
+    routing = RoutingCall()
+    ctx.stages = (routing,)
     try:
         ctx.principal = await authenticate(bearer_token(ctx.headers, allow_x_api_key=True))
         body = pipeline.parse_json_body(request.body)
@@ -80,7 +82,7 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
         ctx.attach(creq)
         catalog = await get_catalog()
         # The same routing as a model call: the workspace's rules and keys.
-        first = (await route_call(ctx, creq, catalog)).attempts[0]
+        first = (await route_call(ctx, routing, creq, catalog)).attempts[0]
         ctx.provider = first.deployment.provider.slug
         ctx.model_used = first.deployment.model.model_id
         result: dict[str, Any] | None = None

@@ -18,7 +18,11 @@ wait for bytes (a stream that keeps sending is never cut, a silent one is),
 chunked and sized bodies, gzip and deflate answers (it asks for none), flow
 control both ways, and one retry of a request whose *reused* connection had
 been closed by the server before any byte of an answer came back (the usual
-keep-alive race). No redirects, no proxies, no cookies: upstreams are APIs.
+keep-alive race). Egress proxies as curl and httpx take them
+(``gateway.proxies``: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY``; a
+CONNECT tunnel for https, the absolute form for http). An answer read whole
+(``aread``) is capped at ``UPSTREAM_MAX_RESPONSE_BYTES``. No redirects, no
+cookies: upstreams are APIs.
 
 Callers see only this module's small interface and its exceptions.
 """
@@ -35,17 +39,21 @@ from django.conf import settings
 from gateway.http_pool import (
     Connection,
     Pool,
+    PoolKey,
     UpstreamBroken,
     UpstreamFailure,
     UpstreamTimeout,
+    UpstreamTooLarge,
     UpstreamUnreachable,
 )
+from gateway.proxies import ProxySettings, proxy_for
 
 __all__ = [
     "UpstreamBroken",
     "UpstreamFailure",
     "UpstreamResponse",
     "UpstreamTimeout",
+    "UpstreamTooLarge",
     "UpstreamUnreachable",
     "clients",
     "upstream_post",
@@ -53,8 +61,8 @@ __all__ = [
 
 
 @functools.lru_cache(maxsize=256)
-def _target(url: str) -> tuple[tuple[str, str, int], bytes]:
-    """``(scheme, host, port)`` and the request's first two lines."""
+def _target(url: str, proxies: ProxySettings) -> tuple[PoolKey, bytes]:
+    """The pool key (scheme, host, port, proxy) and the request's first lines."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -65,8 +73,15 @@ def _target(url: str) -> tuple[tuple[str, str, int], bytes]:
     if port != (443 if scheme == "https" else 80):
         shown = f"{shown}:{port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    head = f"POST {path} HTTP/1.1\r\nhost: {shown}\r\n".encode()
-    return (scheme, host, port), head
+    proxy = proxy_for(scheme, host, port, proxies)
+    if proxy is not None and scheme == "http":
+        # Through the proxy in the absolute form; https goes through a tunnel
+        # (http_pool), inside which the request is as usual.
+        head = f"POST http://{shown}{path} HTTP/1.1\r\nhost: {shown}\r\n"
+        if proxy.authorization:
+            head += f"proxy-authorization: {proxy.authorization}\r\n"
+        return (scheme, host, port, proxy), head.encode()
+    return (scheme, host, port, proxy), f"POST {path} HTTP/1.1\r\nhost: {shown}\r\n".encode()
 
 
 def _request_head(first_lines: bytes, headers: dict[str, str], body: bytes) -> bytes:
@@ -75,7 +90,7 @@ def _request_head(first_lines: bytes, headers: dict[str, str], body: bytes) -> b
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             raise ValueError(f"a newline in the value of upstream header {name!r}")
         lower = name.lower()
-        if lower in ("content-length", "host", "transfer-encoding", "connection"):
+        if lower in ("content-length", "host", "transfer-encoding", "connection", "proxy-authorization"):
             continue  # this module sets them
         lines.append(f"{name}: {value}\r\n")
     if not any(name.lower() == "accept-encoding" for name in headers):
@@ -115,10 +130,28 @@ class UpstreamResponse:
             yield chunk
 
     async def aread(self) -> bytes:
+        """The whole answer; ``UpstreamTooLarge`` (and the connection closed)
+        past ``UPSTREAM_MAX_RESPONSE_BYTES``."""
+        cap = settings.UPSTREAM_MAX_RESPONSE_BYTES
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            self._too_large(cap)
         parts = []
+        size = 0
         while chunk := await self.read_any():
+            size += len(chunk)
+            if size > cap:
+                self._too_large(cap)
             parts.append(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _too_large(self, cap: int) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        raise UpstreamTooLarge(
+            f"the upstream's answer exceeds UPSTREAM_MAX_RESPONSE_BYTES ({cap} bytes); not read further"
+        )
 
     async def aclose(self) -> None:
         # A fully read answer returns its connection to the pool; one abandoned
@@ -156,7 +189,7 @@ clients = _Clients()
 async def upstream_post(url: str, *, body: bytes, headers: dict[str, str]) -> UpstreamResponse:
     """POST and return once the status line and headers are in; the body is
     the caller's to read or stream, then ``aclose``."""
-    key, first_lines = _target(url)
+    key, first_lines = _target(url, ProxySettings.current())
     head = _request_head(first_lines, headers, body)
     pool = clients.get()
     pool.read_timeout = settings.UPSTREAM_READ_TIMEOUT  # a settings change applies to the next call

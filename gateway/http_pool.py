@@ -7,7 +7,9 @@ A ``Connection`` carries one exchange at a time; httptools calls its
 exchange ends (``finish``): back to the ``Pool`` when the answer was read to
 its end on a connection that stays open, else closed. A ``Pool`` caps the
 open connections (``UPSTREAM_MAX_CONNECTIONS``), drops idle ones after
-``KEEPALIVE_SECONDS`` and verifies TLS (``tls_context``).
+``KEEPALIVE_SECONDS``, verifies TLS (``tls_context``) and opens connections
+through an egress proxy when the key names one (``gateway.proxies``: to the
+proxy itself for http, a CONNECT tunnel and TLS inside it for https).
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ import asyncio
 import collections
 import ssl
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httptools
 from django.conf import settings
 
+if TYPE_CHECKING:
+    from gateway.proxies import Proxy
+
 KEEPALIVE_SECONDS = 60.0
 # A reader that falls this far behind pauses the socket until it catches up.
 HIGH_WATER = 256 * 1024
+# The longest answer a proxy may give to CONNECT.
+PROXY_HEAD_LIMIT = 64 * 1024
+
+# (scheme, host, port, the egress proxy or None): connections are pooled per key.
+PoolKey = tuple[str, str, int, "Proxy | None"]
 
 
 class UpstreamFailure(Exception):
@@ -40,6 +50,10 @@ class UpstreamUnreachable(UpstreamFailure):
 
 class UpstreamBroken(UpstreamFailure):
     """The answer started, then the connection failed mid-body."""
+
+
+class UpstreamTooLarge(UpstreamFailure):
+    """An answer read whole passed ``UPSTREAM_MAX_RESPONSE_BYTES``."""
 
 
 def tls_context() -> ssl.SSLContext:
@@ -63,7 +77,7 @@ class Connection(asyncio.Protocol):
     methods as it parses; the answer's state lives here until the exchange
     ends (``finish``)."""
 
-    def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
+    def __init__(self, pool: Pool, key: PoolKey) -> None:
         self.pool = pool
         self.key = key
         self.transport: asyncio.Transport | None = None
@@ -272,14 +286,32 @@ class Connection(asyncio.Protocol):
         self.pool.forget(self)
 
 
+class _TunnelRequest(asyncio.Protocol):
+    """The proxy's answer to CONNECT: ``answer`` is its status line."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.answer: asyncio.Future[str] = loop.create_future()
+        self.received = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        end = self.received.find(b"\r\n\r\n")
+        if end >= 0 and not self.answer.done():
+            self.answer.set_result(self.received.split(b"\r\n", 1)[0].decode("latin-1"))
+        elif len(self.received) > PROXY_HEAD_LIMIT and not self.answer.done():
+            self.answer.set_exception(UpstreamUnreachable("the proxy's answer to CONNECT is too long"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(UpstreamUnreachable("the proxy closed the connection during CONNECT"))
+
+
 class Pool:
     """Keep-alive connections of one event loop, by (scheme, host, port)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.idle: dict[tuple[str, str, int], collections.deque[Connection]] = collections.defaultdict(
-            collections.deque
-        )
+        self.idle: dict[PoolKey, collections.deque[Connection]] = collections.defaultdict(collections.deque)
         self.open: set[Connection] = set()
         self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.read_timeout = settings.UPSTREAM_READ_TIMEOUT
@@ -290,7 +322,7 @@ class Pool:
             self._ssl = tls_context()
         return self._ssl
 
-    async def acquire(self, key: tuple[str, str, int]) -> Connection:
+    async def acquire(self, key: PoolKey) -> Connection:
         while True:
             idle = self.idle.get(key)
             now = self.loop.time()
@@ -318,30 +350,65 @@ class Pool:
                 return True
         return False
 
-    async def _connect(self, key: tuple[str, str, int]) -> Connection:
-        scheme, host, port = key
+    async def _connect(self, key: PoolKey) -> Connection:
+        scheme, host, port, proxy = key
         conn = Connection(self, key)
         self.open.add(conn)
+        where = (
+            f"{host}:{port}" if proxy is None else f"{host}:{port} through proxy {proxy.host}:{proxy.port}"
+        )
         try:
             async with asyncio.timeout(settings.UPSTREAM_CONNECT_TIMEOUT):
-                await self.loop.create_connection(
-                    lambda: conn,
-                    host,
-                    port,
-                    ssl=self._ssl_context() if scheme == "https" else None,
-                    server_hostname=host if scheme == "https" else None,
-                )
+                if proxy is None:
+                    await self.loop.create_connection(
+                        lambda: conn,
+                        host,
+                        port,
+                        ssl=self._ssl_context() if scheme == "https" else None,
+                        server_hostname=host if scheme == "https" else None,
+                    )
+                elif scheme == "http":
+                    await self.loop.create_connection(lambda: conn, proxy.host, proxy.port)
+                else:
+                    await self._tunnel(conn, host, port, proxy)
         except TimeoutError:
             self.forget(conn)
-            raise UpstreamTimeout(f"connecting to {host}:{port} timed out") from None
+            raise UpstreamTimeout(f"connecting to {where} timed out") from None
+        except UpstreamUnreachable:
+            self.forget(conn)
+            raise
         except OSError as exc:  # ssl.SSLError included
             self.forget(conn)
-            raise UpstreamUnreachable(f"{exc.__class__.__name__} connecting to {host}:{port}") from None
+            raise UpstreamUnreachable(f"{exc.__class__.__name__} connecting to {where}") from None
         except BaseException:
             self.forget(conn)
             conn.close()
             raise
         return conn
+
+    async def _tunnel(self, conn: Connection, host: str, port: int, proxy: Proxy) -> None:
+        """CONNECT through the proxy, then TLS to the upstream inside the tunnel."""
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        request = f"CONNECT {authority} HTTP/1.1\r\nhost: {authority}\r\n"
+        if proxy.authorization:
+            request += f"proxy-authorization: {proxy.authorization}\r\n"
+        transport, tunnel = await self.loop.create_connection(
+            lambda: _TunnelRequest(self.loop), proxy.host, proxy.port
+        )
+        try:
+            transport.write(f"{request}\r\n".encode())
+            status_line = await tunnel.answer
+            fields = status_line.split(" ", 2)
+            if len(fields) < 2 or fields[1] != "200":
+                raise UpstreamUnreachable(
+                    f"proxy {proxy.host}:{proxy.port} refused the tunnel to {authority}: {status_line!r}"
+                )
+            tls = await self.loop.start_tls(transport, conn, self._ssl_context(), server_hostname=host)
+        except BaseException:
+            transport.abort()
+            raise
+        assert tls is not None
+        conn.connection_made(tls)
 
     def release(self, conn: Connection) -> None:
         conn.idle_since = self.loop.time()

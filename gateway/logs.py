@@ -10,6 +10,11 @@ is kept small. On PostgreSQL a batch is one ``COPY`` (``CopyInsert``,
 (``RowInsert``), values through each field's ``get_db_prep_save`` as
 ``bulk_create`` does. Either way the stored rows are those ``bulk_create``
 would store, and a ``request_id`` already written is skipped.
+
+A batch the database refuses for its content (not for a lost connection) is
+split in halves until the row at fault is alone; that row is written with
+its text cleaned (``clean_row``: NUL characters and lone surrogates, which
+PostgreSQL refuses, removed), so one bad row never takes others with it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from typing import Any
 
 import msgspec
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 from django.db.models import AutoField, JSONField
 from django.db.models.constants import OnConflict
 
@@ -102,6 +114,44 @@ class CopyInsert(RowInsert):
             super().run(rows, connection)
 
 
+def clean_text(value: str) -> str:
+    """``value`` without what PostgreSQL text refuses: NUL characters, lone surrogates."""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every text (JSON fields' too) cleaned by ``clean_text``."""
+    return {key: _clean(value) for key, value in row.items()}
+
+
+def request_logs_charged_set(*, charged: dict[str, int]) -> set[str]:
+    """Correct logged ``charged_units`` to what the ledger took (a charge the
+    balance could not cover in full). Returns the request ids whose row was
+    found (a row may still be queued in the writer)."""
+    from gateway.models import RequestLog
+
+    return {
+        request_id
+        for request_id, units in charged.items()
+        if RequestLog.objects.filter(request_id=request_id).update(charged_units=units)
+    }
+
+
 def insert_rows(rows: list[dict[str, Any]]) -> None:
     from gateway.models import RequestLog
 
@@ -166,16 +216,39 @@ class RequestLogWriter:
         return batch
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        """Write the batch; retried when the database could not be reached, split
+        (``_split``) when it refused the rows themselves."""
         close_old_connections()
         for attempt in range(3):
             try:
                 insert_rows(rows)
-                live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
-                break
-            except Exception:
+            except (OperationalError, InterfaceError):
                 logger.exception("writing %d request log rows failed (attempt %d)", len(rows), attempt + 1)
                 close_old_connections()
                 time.sleep(0.2 * (attempt + 1))
+                continue
+            except Exception:
+                logger.warning("the database refused a batch of %d request log rows; splitting it", len(rows))
+                close_old_connections()
+                self._split(rows)
+                return
+            live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
+            return
+
+    def _split(self, rows: list[dict[str, Any]]) -> None:
+        """Write the rows in halves, down to the refused row, which is written cleaned."""
+        if len(rows) == 1:
+            cleaned = [clean_row(rows[0])]
+            try:
+                insert_rows(cleaned)
+            except Exception:
+                logger.exception("request log row %s could not be written", rows[0].get("request_id"))
+                return
+            live_feed.publish(cleaned)
+            return
+        middle = len(rows) // 2
+        self._write(rows[:middle])
+        self._write(rows[middle:])
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until every submitted row is written (tests, shutdown)."""

@@ -1,15 +1,17 @@
-"""The /v1 request pipeline: the one place that runs the stages in order.
+"""The /v1 request pipeline: the one place that runs a model call's stages in order.
 
-authenticate -> decode -> route -> dispatch (with fallback) -> relay -> log.
-Each stage is a plain function with its inputs and outputs in its signature;
-later stages (limit, firewall, reserve, settle) slot in here.
+``model_call`` lists them all: authenticate -> decode -> idempotency ->
+limit -> firewall -> route -> reserve -> dispatch (with fallback) + relay ->
+settle -> log. Each stage is a plain function with its inputs and outputs in
+its signature; a stage app's per-call state is its ``CallStage``
+(``gateway.stage``), created here and listed on ``ctx.stages`` so the relay
+can ask it at fixed points and ``CallContext.finish`` can end it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from types import ModuleType
 from typing import Any
 
 import msgspec
@@ -17,18 +19,22 @@ from django.http import HttpRequest, HttpResponse
 
 from billing import idempotency
 from billing import stages as billing
+from billing.idempotency import IdempotencyCall
+from billing.stages import CallBilling
 from files import inputs as file_inputs
 from firewall import hooks as firewall
+from firewall.hooks import FirewallCall
 from gateway.auth import authenticate, bearer_token
 from gateway.canonical import Dialect
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
+from gateway.dialects.base import InboundDialect
 from gateway.errors import ErrorType, GatewayError, invalid_request
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
 from gateway.providers import provider_adapter
-from gateway.relay import Plan, add_headers, relay_json, relay_stream
+from gateway.relay import Plan, RelayStream, add_headers, relay_json, relay_stream
 from routing_rules.router import ROUTE_HEADER
-from routing_rules.stage import Attempt, attempt_begin, attempt_failed, attempt_ok, route_call
+from routing_rules.stage import Attempt, RoutingCall, attempt_begin, attempt_failed, attempt_ok, route_call
 
 logger = logging.getLogger("junction.pipeline")
 
@@ -53,7 +59,7 @@ def request_headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
-def new_context(request: HttpRequest, *, endpoint: str, dialect: ModuleType) -> CallContext:
+def new_context(request: HttpRequest, *, endpoint: str, dialect: InboundDialect) -> CallContext:
     return CallContext(
         endpoint=endpoint,
         dialect=dialect,
@@ -69,19 +75,21 @@ def parse_json_body(raw: bytes) -> dict[str, Any]:
         body = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    except RecursionError:  # the decoders bound depth far lower (gateway.dialects.validate.MAX_DEPTH)
+        raise invalid_request("The request body is nested too deeply.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.", code="invalid_json")
     return body
 
 
-def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
+def error_answer(ctx: CallContext, err: GatewayError) -> HttpResponse:
+    """The error in the caller's dialect, with the stages' headers."""
     ctx.fail(err)
-    ctx.finish()
     response = HttpResponse(
         ctx.dialect.encode_error(err, ctx.request_id), status=err.status, content_type="application/json"
     )
     response["x-request-id"] = ctx.request_id
-    add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
+    add_headers(response, ctx.answer_headers())  # billing: rate-limit headers
     if err.retry_after:
         response["retry-after"] = err.retry_after
     for name, value in err.headers.items():
@@ -89,11 +97,26 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
     return response
 
 
+def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
+    """``error_answer`` for the endpoints that are not model calls (models,
+    credits, count_tokens): the call ends here."""
+    response = error_answer(ctx, err)
+    ctx.finish()
+    return response
+
+
 # ------------------------------------------------------------------ entry
 
 
-async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str) -> HttpResponse:
+async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint: str) -> HttpResponse:
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
+    idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
+    inputs = file_inputs.FileInputs()
+    # The relay asks the stages in this order (answer headers and fields, each
+    # batch of events, the answer); ``ctx.finish()`` ends each in this order
+    # -- billing settles last -- and then queues the log row.
+    ctx.stages = (idempotent, inputs, routing, screen, bill)
+    response: HttpResponse | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
         allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
@@ -101,49 +124,57 @@ async def model_call(request: HttpRequest, *, dialect: ModuleType, endpoint: str
         body = parse_json_body(request.body)
         creq = dialect.decode(body, ctx.headers)
         ctx.attach(creq)
-        if (replay := await idempotency.begin(ctx, request.body)) is not None:  # billing: Idempotency-Key
-            return replay
-        await billing.limit(ctx, body_size=len(request.body))  # billing: rate limits (429)
-        await file_inputs.resolve_inputs(ctx)  # files: file ids -> bytes, text files -> text (404, 413)
-        await firewall.screen_request(ctx)  # prompt + metadata scopes; arms the response scope
+        response = await idempotency.begin(ctx, idempotent, request.body)  # a replay of the first answer
+        if response is not None:
+            return response
+        await billing.limit(ctx, bill, body_size=len(request.body))  # rate limits (429)
+        await file_inputs.resolve_inputs(ctx, inputs)  # file ids -> bytes, text files -> text (404, 413)
+        await firewall.screen_request(ctx, screen, body_size=len(request.body))  # prompt + metadata scopes
         catalog = await get_catalog()
-        file_inputs.check_capabilities(ctx, catalog)  # files: images need vision, documents files (400)
-        routed = await route_call(ctx, creq, catalog)
-        await billing.reserve(ctx, routed.attempts[:MAX_ATTEMPTS])  # billing: hold the worst case (402)
-        response = await dispatch(ctx, routed.attempts)
+        file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
+        routed = await route_call(ctx, routing, creq, catalog)
+        await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
+        response = await dispatch(ctx, routing, routed.attempts)  # dispatch + relay
         response[ROUTE_HEADER] = routed.decision.header
-        return await idempotency.store(ctx, response)  # billing: keep the answer for Idempotency-Key
+        response = await idempotency.store(ctx, idempotent, response)  # keep the answer for a retry
+        return response
     except GatewayError as err:
-        return error_response(ctx, err)
+        response = error_answer(ctx, err)
+        return response
     except asyncio.CancelledError:  # the client went away before the answer: log (and settle) anyway
         ctx.client_disconnected()
-        ctx.finish()
         raise
     except Exception:
         logger.exception("unhandled error in %s (%s)", endpoint, ctx.request_id)
-        return error_response(ctx, GatewayError(ErrorType.INTERNAL, "Junction failed to handle the request."))
+        response = error_answer(
+            ctx, GatewayError(ErrorType.INTERNAL, "Junction failed to handle the request.")
+        )
+        return response
+    finally:
+        # settle + log: here for a JSON answer, an error or a cancelled call;
+        # a stream ends the call when its last byte is sent (``gateway.relay``).
+        if not isinstance(response, RelayStream):
+            ctx.finish()
 
 
 # --------------------------------------------------------------- dispatch
 
 
-async def dispatch(ctx: CallContext, candidates: list[Attempt]) -> HttpResponse:
+async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponse:
     """Try candidates in order; fall back on a retryable failure that happened
     before any byte reached the client."""
-    attempts: list[dict[str, Any]] = []
-    ctx.extra["attempts"] = attempts
     last: GatewayError | None = None
     for index, attempt in enumerate(candidates[:MAX_ATTEMPTS]):
         deployment = attempt.deployment
         ctx.provider = deployment.provider.slug
         ctx.model_used = deployment.model.model_id
-        started = await attempt_begin(ctx, attempt, index)
+        started = await attempt_begin(ctx, routing, attempt, index)
         try:
             response = await send(ctx, deployment, plan_attempt(ctx, deployment))
-            attempts.append(attempt_ok(ctx, attempt, started))
+            attempt_ok(ctx, routing, attempt, started)
             return response
         except GatewayError as err:
-            attempts.append(attempt_failed(ctx, attempt, started, err))
+            attempt_failed(ctx, routing, attempt, started, err)
             last = err
             if not err.retryable:
                 break

@@ -1,9 +1,12 @@
 """Relay: an upstream answer -> the caller's bytes.
 
-Same-wire answers pass through byte for byte (only the usage-bearing part is
-parsed and gains Junction's fields); others go provider decoder -> the
-stages' event filters -> the caller's dialect encoder. Every path ends in
-``CallContext.finish()`` exactly once.
+Same-wire answers pass through byte for byte: the provider's ``PassThrough``
+parses only the usage-bearing part and writes Junction's fields into it.
+Others go provider decoder -> the stages' ``on_events`` / ``on_answer`` ->
+the caller's dialect encoder. The stages (``ctx.stages``) are asked at
+these fixed points only; the bytes are the dialect's and the provider's. A
+JSON answer's call is ended by the pipeline; a stream ends its call
+(``CallContext.finish()``) when its last byte is sent.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ from typing import Any
 
 import msgspec
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
-from billing import stages as billing
-from firewall import hooks as firewall
 from gateway.canonical import Event, StreamError, Usage, UsageEvent
 from gateway.context import CallContext
 from gateway.dialects.base import AnswerFields
 from gateway.errors import ErrorType, GatewayError
-from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout
+from gateway.http import UpstreamFailure, UpstreamResponse, UpstreamTimeout, UpstreamTooLarge
 from gateway.providers.base import PassThrough, Provider, StreamRelay, UpstreamRequest
 from gateway.sse import SSEParser
 
@@ -64,20 +66,7 @@ class Plan:
     passthrough: PassThrough | None  # same wire both sides: relay bytes, parse only usage
 
 
-def answer_fields(ctx: CallContext) -> AnswerFields:
-    top: dict[str, Any] = {
-        "x_request_id": ctx.request_id,
-        "provider": ctx.provider,
-        "latency_ms": ctx.elapsed_ms(),
-    }
-    if "routing_mode" in ctx.extra:  # which auto mode chose the deployment
-        top["routing_mode"] = ctx.extra["routing_mode"]
-    top.update(firewall.extras(ctx))
-    top.update(billing.response_extras(ctx))  # billing: "cost" (charged, USD)
-    return AnswerFields(top, billing.usage_extras(ctx))  # usage.cost (true cost, USD)
-
-
-def add_headers(response: HttpResponse, headers: dict[str, str]) -> None:
+def add_headers(response: HttpResponseBase, headers: dict[str, str]) -> None:
     for name, value in headers.items():
         response[name] = value
 
@@ -93,6 +82,13 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
             provider=ctx.provider,
             code="upstream_timeout",
             retryable=True,
+        ) from None
+    except UpstreamTooLarge as exc:
+        raise GatewayError(
+            ErrorType.UPSTREAM,
+            f"Upstream provider '{ctx.provider}': {exc}.",
+            provider=ctx.provider,
+            code="upstream_response_too_large",
         ) from None
     except UpstreamFailure:
         raise GatewayError(
@@ -116,17 +112,15 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
                 provider=ctx.provider,
             ) from None
         ctx.usage = canonical.usage
-        for transform in ctx.response_transforms:
-            canonical = transform(canonical)
+        for stage in ctx.stages:
+            canonical = stage.on_answer(ctx, canonical)
         translator = ctx.dialect.TRANSLATOR
         assert translator is not None  # plan_attempt refuses translation into such a dialect
-        out = translator.encode_response(canonical, answer_fields(ctx))
+        out = translator.encode_response(canonical, ctx.answer_fields())
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id
-    add_headers(response, billing.response_headers(ctx))  # billing: x-junction-cost, rate limits
-    firewall.set_header(ctx, response)
-    ctx.finish()
+    add_headers(response, ctx.answer_headers())  # x-junction-cost, rate limits, firewall
     return response
 
 
@@ -140,8 +134,9 @@ def passthrough_json(ctx: CallContext, passthrough: PassThrough, body: bytes) ->
             provider=ctx.provider,
         ) from None
     ctx.usage = answer.usage
-    firewall.screen_passed_answer(ctx, answer)  # response scope
-    return ctx.dialect.annotate(answer, answer_fields(ctx))
+    for stage in ctx.stages:
+        stage.on_passed_answer(ctx, answer)  # the firewall's response scope may edit it
+    return ctx.dialect.annotate(answer, ctx.answer_fields())
 
 
 def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayStream:
@@ -153,8 +148,7 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayS
     )
     response = RelayStream(chunks)
     response["x-request-id"] = ctx.request_id
-    add_headers(response, billing.response_headers(ctx))  # billing: rate-limit headers
-    firewall.set_header(ctx, response)
+    add_headers(response, ctx.answer_headers())  # rate limits, firewall
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
@@ -163,7 +157,7 @@ def relay_stream(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> RelayS
 def _on_usage(ctx: CallContext) -> Callable[[Usage], AnswerFields]:
     def on_usage(usage: Usage) -> AnswerFields:
         ctx.usage = usage
-        return answer_fields(ctx)
+        return ctx.answer_fields()
 
     return on_usage
 
@@ -227,8 +221,8 @@ async def _translate_events(
     )
 
     def encode(events: list[Event]) -> bytes:
-        for event_filter in ctx.event_filters:
-            events = event_filter(events)
+        for stage in ctx.stages:
+            events = stage.on_events(ctx, events)
         out = []
         for event in events:
             if isinstance(event, UsageEvent):

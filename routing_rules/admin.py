@@ -5,8 +5,7 @@ from django.contrib import admin
 
 from routing_rules.models import ProviderKey, RoutingRule
 from routing_rules.router import RuleFormatError
-from routing_rules.selectors import rules_cache
-from routing_rules.services import routing_rule_validate
+from routing_rules.services import routing_rule_validate, rules_changed
 
 
 class RoutingRuleForm(forms.ModelForm):
@@ -36,7 +35,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        rules_cache.invalidate(obj.workspace_id)
+        rules_changed(obj.workspace_id)
 
 
 @admin.register(ProviderKey)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsWorkspaceMember, resolve_workspace
+from config.api_input import StrictInput
 from gateway.models import Provider
 from routing_rules import selectors, services
 from routing_rules.models import MatchMode, ProviderKey, RoutingRule
@@ -45,13 +46,14 @@ class RoutingRuleOutput(serializers.ModelSerializer):
         ]
 
 
-class RoutingRuleInput(serializers.Serializer):
+class RoutingRuleInput(StrictInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.IntegerField(required=False, allow_null=True, default=None)
     enabled = serializers.BooleanField(required=False, default=True)
     match = serializers.ChoiceField(choices=MatchMode.values, required=False, default=MatchMode.ALL)
-    conditions = ConditionsField(required=False, default=list)
+    # The stub allows only a mapping as a JSONField default; a list is valid JSON.
+    conditions = ConditionsField(required=False, default=list)  # type: ignore[arg-type]
     action = ActionField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +121,7 @@ class RoutingRuleDetailView(APIView):
 class RoutingRuleReorderView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class RoutingRuleReorderInput(serializers.Serializer):
+    class RoutingRuleReorderInput(StrictInput):
         order = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
 
     @extend_schema(request=RoutingRuleReorderInput, responses=RoutingRuleOutput(many=True))
@@ -174,7 +176,7 @@ class RoutingPreviewView(APIView):
 
     permission_classes = [AnyMember]
 
-    class RoutingPreviewInput(serializers.Serializer):
+    class RoutingPreviewInput(StrictInput):
         request = serializers.DictField(help_text="A /v1 request body (chat completions by default).")
         endpoint = serializers.ChoiceField(
             choices=["chat.completions", "responses"], default="chat.completions"
@@ -232,7 +234,7 @@ def _key_or_404(request, pk: int) -> ProviderKey:
 class ProviderKeyListView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyCreateInput(serializers.Serializer):
+    class ProviderKeyCreateInput(StrictInput):
         provider = serializers.SlugField(max_length=64)
         api_key = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=True)
         # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
@@ -270,7 +272,7 @@ class ProviderKeyListView(APIView):
 class ProviderKeyDetailView(APIView):
     permission_classes = [IsWorkspaceMember]
 
-    class ProviderKeyUpdateInput(serializers.Serializer):
+    class ProviderKeyUpdateInput(StrictInput):
         # DRF's metaclass moves declared fields off the class; the stub sees Field.label (a str).
         label = serializers.CharField(max_length=200, required=False, allow_blank=True)  # type: ignore[assignment]
         position = serializers.IntegerField(min_value=0, max_value=100, required=False)

@@ -6,10 +6,18 @@ background thread exchanges state with Redis every
 ``ROUTING_HEALTH_SYNC_INTERVAL`` seconds in one pipelined round trip: each
 process publishes its averages (merged by sample count on read) and any
 breaker it opened, so every process skips a deployment another one found dead.
+
+Only calls made with the platform's own key say something about a deployment
+for everyone. A call with a workspace's own provider key (BYOK: a header or a
+stored key) is counted under that key's ``scope`` (a digest of the key): its
+failures open a breaker for that key alone, kept in this process, and never
+touch the shared averages or breaker, so one tenant's bad or rate-limited key
+can't take a deployment away from the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -22,10 +30,24 @@ from typing import Any
 import msgspec
 from django.conf import settings
 
+from gateway.redis_clients import link
 from routing_rules.router.scoring import DeploymentStats
 
 logger = logging.getLogger("junction.routing.health")
 STALE_AFTER = 600  # seconds a process's published statistics count
+MAX_SCOPED = 10_000  # per-key breakers kept (the oldest are forgotten first)
+
+# A deployment's entry: its id (platform keys), or (id, scope) for one BYOK key.
+EntryKey = int | tuple[int, str]
+
+
+def key_scope(api_key: str) -> str:
+    """The breaker scope of a BYOK provider key (a digest: the key itself is never kept)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:24]
+
+
+def _key(deployment_id: int, scope: str | None) -> EntryKey:
+    return deployment_id if scope is None else (deployment_id, scope)
 
 
 class BreakerState(StrEnum):
@@ -58,7 +80,7 @@ class HealthRegistry:
     """This process's view. One instance per process (``health`` below)."""
 
     def __init__(self, *, clock: Any = time.time, process_id: str | None = None) -> None:
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[EntryKey, _Entry] = {}
         self._shared_stats: dict[int, DeploymentStats] = {}
         self._shared_open: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -66,22 +88,23 @@ class HealthRegistry:
         self.process_id = process_id or f"{os.getpid()}-{id(self):x}"
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._redis: Any = None
 
     # ------------------------------------------------------------- reading
 
-    def _entry(self, deployment_id: int) -> _Entry:
-        entry = self._entries.get(deployment_id)
+    def _entry(self, key: EntryKey) -> _Entry:
+        entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[deployment_id] = _Entry(
-                outcomes=deque(maxlen=settings.ROUTING_BREAKER_WINDOW)
-            )
+            if not isinstance(key, int) and len(self._entries) >= MAX_SCOPED:
+                oldest = next((k for k in self._entries if not isinstance(k, int)), None)
+                if oldest is not None:
+                    del self._entries[oldest]
+            entry = self._entries[key] = _Entry(outcomes=deque(maxlen=settings.ROUTING_BREAKER_WINDOW))
         return entry
 
-    def state(self, deployment_id: int) -> BreakerState:
-        entry = self._entries.get(deployment_id)
+    def state(self, deployment_id: int, scope: str | None = None) -> BreakerState:
+        entry = self._entries.get(_key(deployment_id, scope))
         now = self._clock()
-        shared_until = self._shared_open.get(deployment_id, 0.0)
+        shared_until = self._shared_open.get(deployment_id, 0.0) if scope is None else 0.0
         if entry is None:
             return BreakerState.OPEN if shared_until > now else BreakerState.CLOSED
         if entry.state is BreakerState.OPEN and entry.open_until <= now:
@@ -90,12 +113,18 @@ class HealthRegistry:
             return BreakerState.OPEN
         return entry.state
 
-    def is_open(self, deployment_id: int) -> bool:
+    def is_open(self, deployment_id: int, scope: str | None = None) -> bool:
         """True when the router must skip the deployment: open, or half-open
-        with its one probe already under way."""
-        state = self.state(deployment_id)
+        with its one probe already under way; for everyone, or (``scope``)
+        for the one BYOK key."""
+        if self._is_open(deployment_id, None):
+            return True
+        return scope is not None and self._is_open(deployment_id, scope)
+
+    def _is_open(self, deployment_id: int, scope: str | None) -> bool:
+        state = self.state(deployment_id, scope)
         if state is BreakerState.HALF_OPEN:
-            e = self._entries[deployment_id]
+            e = self._entries[_key(deployment_id, scope)]
             # A probe that never reported (client gone) stops blocking after a cooldown.
             return e.probing and self._clock() - e.probe_started < settings.ROUTING_BREAKER_COOLDOWN
         return state is BreakerState.OPEN
@@ -104,33 +133,45 @@ class HealthRegistry:
         """Averages for the router: the shared view, refreshed by this process's own."""
         merged = dict(self._shared_stats)
         for dep_id, e in self._entries.items():
-            if e.samples and dep_id not in merged:
+            if isinstance(dep_id, int) and e.samples and dep_id not in merged:
                 merged[dep_id] = DeploymentStats(e.ttft_ms, e.latency_ms, e.error_rate, e.samples)
         return merged
 
     # ------------------------------------------------------------- writing
 
-    def begin(self, deployment_id: int) -> None:
-        """An attempt starts; in half-open state it becomes the probe."""
-        if self.state(deployment_id) is BreakerState.HALF_OPEN:
-            e = self._entry(deployment_id)
+    def begin(self, deployment_id: int, scope: str | None = None) -> None:
+        """An attempt starts; in half-open state it becomes the probe (of the
+        shared breaker for a platform key, of the key's own for BYOK)."""
+        if self.state(deployment_id, scope) is BreakerState.HALF_OPEN:
+            e = self._entry(_key(deployment_id, scope))
             e.probing, e.probe_started = True, self._clock()
 
-    def release(self, deployment_id: int) -> None:
+    def release(self, deployment_id: int, scope: str | None = None) -> None:
         """An attempt ended without saying anything about the upstream's
         health (a refused request): a probe may be tried again."""
-        e = self._entries.get(deployment_id)
+        e = self._entries.get(_key(deployment_id, scope))
         if e is not None:
             e.probing = False
 
     def record(
-        self, deployment_id: int, *, ok: bool, ttft_ms: float | None = None, latency_ms: float | None = None
+        self,
+        deployment_id: int,
+        *,
+        ok: bool,
+        ttft_ms: float | None = None,
+        latency_ms: float | None = None,
+        scope: str | None = None,
     ) -> None:
+        """An attempt's outcome. With a ``scope`` (a BYOK key) only that key's
+        breaker counts it: no shared average, nothing published."""
         alpha = settings.ROUTING_HEALTH_ALPHA
         now = self._clock()
         with self._lock:
-            e = self._entry(deployment_id)
-            self.state(deployment_id)  # move an expired open breaker to half-open
+            e = self._entry(_key(deployment_id, scope))
+            self.state(deployment_id, scope)  # move an expired open breaker to half-open
+            if scope is not None:
+                self._count(e, ok, now, shared_id=None)
+                return
             e.samples += 1
             e.error_rate = _ewma(e.error_rate if e.samples > 1 else None, 0.0 if ok else 1.0, alpha)
             if ttft_ms is not None:
@@ -138,23 +179,25 @@ class HealthRegistry:
             if latency_ms is not None:
                 e.latency_ms = _ewma(e.latency_ms, float(latency_ms), alpha)
             e.dirty = True
-            if e.state is BreakerState.HALF_OPEN:
-                e.probing = False
-                if ok:
-                    e.state = BreakerState.CLOSED
-                    e.outcomes.clear()
-                    e.closed_dirty = True
-                    self._shared_open.pop(deployment_id, None)
-                else:
-                    self._open(e, now)
-                return
-            e.outcomes.append(ok)
-            if (
-                e.state is BreakerState.CLOSED
-                and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES
-            ):
-                self._open(e, now)
+            self._count(e, ok, now, shared_id=deployment_id)
         self._ensure_sync()
+
+    def _count(self, e: _Entry, ok: bool, now: float, *, shared_id: int | None) -> None:
+        """The breaker's side of an outcome (the caller holds the lock)."""
+        if e.state is BreakerState.HALF_OPEN:
+            e.probing = False
+            if ok:
+                e.state = BreakerState.CLOSED
+                e.outcomes.clear()
+                e.closed_dirty = shared_id is not None
+                if shared_id is not None:
+                    self._shared_open.pop(shared_id, None)
+            else:
+                self._open(e, now)
+            return
+        e.outcomes.append(ok)
+        if e.state is BreakerState.CLOSED and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES:
+            self._open(e, now)
 
     def _open(self, e: _Entry, now: float) -> None:
         e.state = BreakerState.OPEN
@@ -175,11 +218,7 @@ class HealthRegistry:
                 client.delete(*keys)
 
     def _client(self) -> Any:
-        import redis
-
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(settings.REDIS_URL)
-        return self._redis
+        return link.sync_client()
 
     # ---------------------------------------------------------------- Redis
 
@@ -191,11 +230,11 @@ class HealthRegistry:
         self._thread.start()
 
     def _sync_loop(self) -> None:
-        client = self._client()
         while not self._stop.wait(settings.ROUTING_HEALTH_SYNC_INTERVAL):
+            # Redis down or slow (gateway.redis_clients): keep routing on local state.
             try:
-                self.sync(client)
-            except Exception:  # Redis down: keep routing on local state.
+                link.run_sync("routing_health", self.sync)
+            except Exception:
                 logger.warning("health sync with Redis failed", exc_info=True)
 
     def stop(self) -> None:
@@ -208,7 +247,7 @@ class HealthRegistry:
         with self._lock:
             changes = []
             for dep_id, e in self._entries.items():
-                if e.dirty or e.opened_dirty or e.closed_dirty:
+                if isinstance(dep_id, int) and (e.dirty or e.opened_dirty or e.closed_dirty):
                     changes.append(
                         (
                             dep_id,

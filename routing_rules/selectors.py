@@ -2,8 +2,9 @@
 
 A workspace's compiled rules and decrypted keys are loaded once and trusted
 for ``ROUTING_CACHE_TTL`` seconds, so routing a request costs no query.
-Services invalidate this process's copy on every change; other processes
-pick the change up within the TTL.
+Services invalidate this process's copy on every change; with Redis the
+change is published and every other process drops its copy too
+(``routing_rules.invalidation``), else they pick it up within the TTL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models import QuerySet
 
 from gateway.singleflight import SingleFlight
 from routing_rules import crypto
+from routing_rules.invalidation import RULES, invalidation
 from routing_rules.models import ProviderKey, RoutingRule
 from routing_rules.router import CompiledRule, RuleFormatError, compile_rule
 
@@ -93,6 +95,7 @@ class WorkspaceCache(Generic[T]):
         hit = self._entries.get(workspace_id)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        invalidation.ensure_listening()  # on a miss only: other processes' changes reach this one
         return await self._loading.run(workspace_id, partial(self._refresh, workspace_id))
 
     async def _refresh(self, workspace_id: int) -> T:
@@ -112,6 +115,13 @@ class WorkspaceCache(Generic[T]):
 
 rules_cache: WorkspaceCache[tuple[CompiledRule, ...]] = WorkspaceCache(compiled_rules_load)
 keys_cache: WorkspaceCache[dict[str, tuple[StoredKey, ...]]] = WorkspaceCache(workspace_keys_load)
+
+
+def _drop(kind: str, workspace_id: int) -> None:
+    (rules_cache if kind == RULES else keys_cache).invalidate(workspace_id)
+
+
+invalidation.drop = _drop
 
 
 def routing_caches_clear() -> None:

@@ -11,20 +11,50 @@ from django.utils import timezone
 from accounts.models import Workspace
 from gateway.models import Provider
 from routing_rules import crypto
+from routing_rules.invalidation import KEYS, RULES, invalidation
 from routing_rules.models import ProviderKey, RoutingRule
-from routing_rules.router import compile_rule
+from routing_rules.router import RuleFormatError, compile_rule
 from routing_rules.selectors import keys_cache, rules_cache
 
 PRIORITY_STEP = 10
+
+
+def rules_changed(workspace_id: int) -> None:
+    """This process drops its copy now; every other one when the change commits."""
+    rules_cache.invalidate(workspace_id)
+    invalidation.changed(RULES, workspace_id)
+
+
+def keys_changed(workspace_id: int) -> None:
+    keys_cache.invalidate(workspace_id)
+    invalidation.changed(KEYS, workspace_id)
 
 
 class RoutingRulesError(Exception):
     """A request to change rules or keys that cannot be honoured; the message says why."""
 
 
+# What each action type reads; anything else in a written action is refused
+# (stored rules are compiled leniently: a rule saved before this check still routes).
+ACTION_FIELDS = {
+    "route": {"type", "model", "fallbacks"},
+    "fallbacks": {"type", "models"},
+    "split": {"type", "targets"},
+    "block": {"type", "message"},
+}
+SPLIT_TARGET_FIELDS = {"model", "weight"}
+
+
 def routing_rule_validate(*, conditions: Any, action: Any, match: str = "all") -> None:
     """Raises ``RuleFormatError`` (a ValueError) naming the bad field."""
     compile_rule(id=0, name="", priority=0, match=match, conditions=conditions, action=action)
+    unknown = sorted(set(action) - ACTION_FIELDS[action["type"]])
+    if unknown:
+        raise RuleFormatError(f"action.{unknown[0]}: unknown field for a {action['type']} action.")
+    for i, target in enumerate(action.get("targets") or []):
+        extra = sorted(set(target) - SPLIT_TARGET_FIELDS)
+        if extra:
+            raise RuleFormatError(f"action.targets[{i}].{extra[0]}: unknown field.")
 
 
 def routing_rule_create(
@@ -54,7 +84,7 @@ def routing_rule_create(
         enabled=enabled,
         created_by=created_by,
     )
-    rules_cache.invalidate(workspace.pk)
+    rules_changed(workspace.pk)
     return rule
 
 
@@ -69,14 +99,14 @@ def routing_rule_update(*, rule: RoutingRule, **changes: Any) -> RoutingRule:
         setattr(rule, name, value)
     routing_rule_validate(conditions=rule.conditions, action=rule.action, match=rule.match)
     rule.save()
-    rules_cache.invalidate(rule.workspace_id)
+    rules_changed(rule.workspace_id)
     return rule
 
 
 def routing_rule_delete(*, rule: RoutingRule) -> None:
     workspace_id = rule.workspace_id
     rule.delete()
-    rules_cache.invalidate(workspace_id)
+    rules_changed(workspace_id)
 
 
 @transaction.atomic
@@ -88,7 +118,7 @@ def routing_rules_reorder(*, workspace: Workspace, rule_ids: list[int]) -> list[
     for index, rule_id in enumerate(rule_ids, start=1):
         rules[rule_id].priority = index * PRIORITY_STEP
     RoutingRule.objects.bulk_update(rules.values(), ["priority"])
-    rules_cache.invalidate(workspace.pk)
+    rules_changed(workspace.pk)
     return [rules[i] for i in rule_ids]
 
 
@@ -123,7 +153,7 @@ def provider_key_create(
         hint=crypto.mask(api_key),
         created_by=created_by,
     )
-    keys_cache.invalidate(workspace.pk)
+    keys_changed(workspace.pk)
     return key
 
 
@@ -137,7 +167,7 @@ def provider_key_update(
     if enabled is not None:
         key.enabled = enabled
     key.save(update_fields=["label", "position", "enabled"])
-    keys_cache.invalidate(key.workspace_id)
+    keys_changed(key.workspace_id)
     return key
 
 
@@ -154,7 +184,7 @@ def provider_key_make_primary(*, key: ProviderKey) -> ProviderKey:
     for position, row in enumerate(ordered):
         row.position = position
     ProviderKey.objects.bulk_update(ordered, ["position"])
-    keys_cache.invalidate(key.workspace_id)
+    keys_changed(key.workspace_id)
     key.position = 0
     return key
 
@@ -162,7 +192,7 @@ def provider_key_make_primary(*, key: ProviderKey) -> ProviderKey:
 def provider_key_delete(*, key: ProviderKey) -> None:
     workspace_id = key.workspace_id
     key.delete()
-    keys_cache.invalidate(workspace_id)
+    keys_changed(workspace_id)
 
 
 def provider_keys_rotate(*, batch_size: int = 500) -> int:

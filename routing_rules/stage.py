@@ -3,7 +3,9 @@
 ``route_call`` gathers what the pure router needs (cached rules and keys,
 BYOK headers, live health) and turns its decision into attempts: one per
 candidate deployment and key. The dispatch loop calls ``attempt_begin`` /
-``attempt_ok`` / ``attempt_failed`` around each attempt.
+``attempt_ok`` / ``attempt_failed`` around each attempt. A call's routing
+state (trace, mode, attempts) is its ``RoutingCall``, a ``CallStage``: it
+names the auto mode in the answer and writes the routing part of the log row.
 """
 
 from __future__ import annotations
@@ -14,19 +16,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
 from gateway.canonical import CanonicalRequest
 from gateway.catalog.snapshot import Catalog, Credentials, DeploymentInfo, provider_credentials
+from gateway.context import CallContext
+from gateway.dialects.base import AnswerFields
 from gateway.errors import GatewayError
-from routing_rules.health import health
+from gateway.stage import CallStage
+from routing_rules.health import health, key_scope
 from routing_rules.router import ROUTE_HEADER, RouteDecision, label, route
 from routing_rules.selectors import StoredKey, keys_cache, rules_cache
-
-if TYPE_CHECKING:
-    from gateway.context import CallContext
 
 
 class KeySource(StrEnum):
@@ -46,8 +48,44 @@ class Attempt:
     def byok(self) -> bool:
         return self.key_source is not KeySource.PLATFORM
 
+    @property
+    def health_scope(self) -> str | None:
+        """Whose breaker this attempt counts in: everyone's (platform key) or its own key's."""
+        return key_scope(self.credentials.api_key) if self.byok else None
+
     def __repr__(self) -> str:  # never print the secret
         return f"Attempt({label(self.deployment)}, {self.key_source})"
+
+
+@dataclass(slots=True)
+class RoutingCall(CallStage):
+    """One call's routing: the decision's trace, and each attempt made."""
+
+    rule_trace: list[dict[str, Any]] | None = None
+    route: list[dict[str, Any]] | None = None
+    route_header: str | None = None
+    mode: str | None = None  # the auto mode that chose the deployment
+    attempts: list[dict[str, Any]] | None = None  # one row per attempt, once dispatch started
+    byok: bool = False  # the current attempt uses the workspace's own key
+
+    def answer_fields(self, ctx: CallContext, fields: AnswerFields) -> None:
+        if self.mode:
+            fields["routing_mode"] = self.mode
+
+    def log_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.rule_trace is not None:
+            extra["rule_trace"] = self.rule_trace
+        if self.route is not None:
+            extra["route"] = self.route
+            extra["route_header"] = self.route_header
+        if self.mode:
+            extra["routing_mode"] = self.mode
+        if self.attempts is not None:
+            extra["attempts"] = self.attempts
+        if self.byok:
+            extra["byok"] = True
+        return extra
 
 
 @dataclass(slots=True)
@@ -118,7 +156,9 @@ def decide(
         is_configured=configured,
         rules=rules,
         stats=health.stats(),
-        is_open=lambda d: health.is_open(d.id),
+        is_open=lambda d: health.is_open(
+            d.id, key_scope(byok[d.provider.slug]) if d.provider.slug in byok else None
+        ),
         roll=roll,
         api_key_prefix=api_key_prefix,
         explain=explain,
@@ -126,7 +166,9 @@ def decide(
     return Routed(decision, plan_attempts(decision.candidates, byok=byok, stored=stored))
 
 
-async def route_call(ctx: CallContext, request: CanonicalRequest, catalog: Catalog) -> Routed:
+async def route_call(
+    ctx: CallContext, routing: RoutingCall, request: CanonicalRequest, catalog: Catalog
+) -> Routed:
     principal = ctx.principal
     assert principal is not None
     rules = await rules_cache.get(principal.workspace_id)
@@ -142,34 +184,31 @@ async def route_call(ctx: CallContext, request: CanonicalRequest, catalog: Catal
             roll=random.random(),
         )
     except GatewayError as err:
-        ctx.extra["rule_trace"] = err.rule_trace or []
+        routing.rule_trace = err.rule_trace or []
         raise
     decision = routed.decision
-    ctx.extra["rule_trace"] = decision.rule_trace
-    ctx.extra["route"] = decision.trace
-    ctx.extra["route_header"] = decision.header
-    if decision.mode:
-        ctx.extra["routing_mode"] = decision.mode
+    routing.rule_trace = decision.rule_trace
+    routing.route = decision.trace
+    routing.route_header = decision.header
+    routing.mode = decision.mode or None
     return routed
 
 
 # ------------------------------------------------------------- dispatch loop
 
 
-async def attempt_begin(ctx: CallContext, attempt: Attempt, index: int) -> float:
+async def attempt_begin(ctx: CallContext, routing: RoutingCall, attempt: Attempt, index: int) -> float:
     """Before attempt ``index`` (0-based): back off, claim a half-open probe,
     and point the context at this deployment and key. Returns the start time."""
     if index:
         delay = min(settings.ROUTING_RETRY_BACKOFF * 2 ** (index - 1), 1.0)
         if delay > 0:
             await asyncio.sleep(delay)
-    health.begin(attempt.deployment.id)
+    health.begin(attempt.deployment.id, attempt.health_scope)
+    if routing.attempts is None:
+        routing.attempts = []
     ctx.upstream_credentials = attempt.credentials
-    ctx.byok = attempt.byok
-    if attempt.byok:
-        ctx.extra["byok"] = True
-    else:
-        ctx.extra.pop("byok", None)
+    ctx.byok = routing.byok = attempt.byok
     return time.perf_counter()
 
 
@@ -186,26 +225,32 @@ def _attempt_row(attempt: Attempt, started: float) -> dict[str, Any]:
     return row
 
 
-def attempt_ok(ctx: CallContext, attempt: Attempt, started: float) -> dict[str, Any]:
+def attempt_ok(ctx: CallContext, routing: RoutingCall, attempt: Attempt, started: float) -> None:
     """The upstream accepted: for a stream the time to its first answer bytes
     is the TTFT sample; for a JSON answer the whole call is the latency."""
     row = _attempt_row(attempt, started)
+    scope = attempt.health_scope
     if ctx.stream:
-        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, ttft_ms=row["ms"], scope=scope)
     else:
-        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"])
+        health.record(attempt.deployment.id, ok=True, latency_ms=row["ms"], scope=scope)
     row["status"] = "ok"
-    return row
+    assert routing.attempts is not None
+    routing.attempts.append(row)
 
 
-def attempt_failed(ctx: CallContext, attempt: Attempt, started: float, err: GatewayError) -> dict[str, Any]:
+def attempt_failed(
+    ctx: CallContext, routing: RoutingCall, attempt: Attempt, started: float, err: GatewayError
+) -> None:
     row = _attempt_row(attempt, started)
     row.update(status=err.status, error=str(err.type), retryable=err.retryable)
-    # Only failures of the upstream itself count against its breaker, not a bad request.
+    # Only failures of the upstream itself count against its breaker, not a bad request;
+    # a BYOK key's only against that key's own breaker.
     if err.retryable:
-        health.record(attempt.deployment.id, ok=False)
+        health.record(attempt.deployment.id, ok=False, scope=attempt.health_scope)
     else:
-        health.release(attempt.deployment.id)
-    if "route_header" in ctx.extra:
-        err.headers.setdefault(ROUTE_HEADER, ctx.extra["route_header"])
-    return row
+        health.release(attempt.deployment.id, attempt.health_scope)
+    if routing.route_header is not None:
+        err.headers.setdefault(ROUTE_HEADER, routing.route_header)
+    assert routing.attempts is not None
+    routing.attempts.append(row)

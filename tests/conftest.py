@@ -19,6 +19,7 @@ from gateway.auth import key_cache
 from gateway.catalog.services import catalog_sync
 from gateway.catalog.snapshot import invalidate_catalog
 from gateway.logs import request_logs
+from gateway.redis_clients import link as redis_link
 from routing_rules.health import health
 from routing_rules.selectors import routing_caches_clear
 from tests.factories import MembershipFactory, WorkspaceFactory
@@ -69,6 +70,7 @@ def admin_key(workspace) -> Key:
 
 @pytest.fixture(autouse=True)
 def _isolated_caches() -> Iterator[None]:
+    redis_link.reset()
     key_cache.clear()
     invalidate_catalog()
     local_counters.clear()
@@ -79,6 +81,7 @@ def _isolated_caches() -> Iterator[None]:
     invalidate_catalog()
     routing_caches_clear()
     health.reset()
+    redis_link.reset()
     if django_settings.REDIS_URL:
         clear_own_cache_keys()
 
@@ -97,7 +100,10 @@ def clear_own_cache_keys() -> None:
 
 @pytest.fixture
 def catalog(transactional_db) -> None:
+    """The reference data a live server needs: the catalog and the seeded
+    plans (a transactional test before this one may have flushed them)."""
     catalog_sync(path=Path(django_settings.CATALOG_FILE))
+    plans_ensure_defaults()
     invalidate_catalog()
 
 

@@ -158,15 +158,26 @@ def leases_renew(*, lease_ids: list[int]) -> set[int]:
     return set(lease_ids) - alive
 
 
-def leases_expire(*, older_than: timedelta) -> int:
+def leases_expire(*, older_than: timedelta, workspace_id: int | None = None) -> int:
     """Hand back the leases of processes that stopped renewing them (crashed or
-    killed). Charges such a process had not yet written are lost with it, as are
-    its calls' log rows; the workspace is not charged for them."""
-    cutoff = timezone.now() - older_than
+    killed): every process runs this (``CreditBook``), so no scheduler is
+    needed. Charges such a process had not yet written are lost with it, as are
+    its calls' log rows; the workspace is not charged for them. Returns how
+    many leases went back (two processes reclaiming at once: each lease once)."""
+    stale = CreditLease.objects.filter(renewed_at__lt=timezone.now() - older_than)
+    if workspace_id is not None:
+        stale = stale.filter(workspace_id=workspace_id)
     returned = 0
-    for lease in CreditLease.objects.filter(renewed_at__lt=cutoff).iterator():
+    for lease in stale.iterator():
         ref = PoolRef(lease.workspace_id, lease.api_key_id, lease.period_key)
         if lease_return(ref=ref, lease_id=lease.pk, units=lease.amount_units) or lease.amount_units == 0:
+            logger.warning(
+                "credit lease %s of %s (%d units) was not renewed since %s: handed back",
+                lease.pk,
+                lease.holder,
+                lease.amount_units,
+                lease.renewed_at,
+            )
             returned += 1
     return returned
 
@@ -175,6 +186,11 @@ def leases_expire(*, older_than: timedelta) -> int:
 class Posted:
     written: list[Charge]  # with ``charged`` set
     lost_leases: set[int]  # leases that were gone (expired): their share was charged as an overrun
+
+    @property
+    def shortfalls(self) -> dict[str, int]:
+        """request_id -> what was really taken, for charges the balance could not cover in full."""
+        return {c.request_id: c.charged for c in self.written if c.charged < c.units}
 
 
 @transaction.atomic

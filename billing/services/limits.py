@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accounts.models import ApiKey
 from billing.models import KeyLimits, SpendPeriod
+from gateway.auth import forget_key
 
 
 def key_limits_set(
@@ -23,7 +24,5 @@ def key_limits_set(
             "spend_period": spend_period,
         },
     )
-    from gateway.auth import forget_key  # the limits ride on the cached key record
-
     forget_key(key.key_hash)
     return limits

@@ -50,8 +50,12 @@ def _require_stripe() -> str:
     return settings.STRIPE_SECRET_KEY
 
 
-def checkout_topup_create(*, workspace_id: int, pack: str) -> CheckoutLink:
-    """A Checkout Session for one credit pack. The webhook credits what was paid."""
+def checkout_topup_create(
+    *, workspace_id: int, pack: str, success_url: str = "", cancel_url: str = ""
+) -> CheckoutLink:
+    """A Checkout Session for one credit pack. The webhook credits what was paid.
+    Stripe sends the payer back to ``success_url`` / ``cancel_url`` (default:
+    ``STRIPE_SUCCESS_URL`` / ``STRIPE_CANCEL_URL``)."""
     cents = settings.CREDIT_PACKS.get(pack)
     if cents is None:
         raise BillingError(
@@ -73,13 +77,15 @@ def checkout_topup_create(*, workspace_id: int, pack: str) -> CheckoutLink:
         ],
         client_reference_id=str(workspace_id),
         metadata={"kind": TOPUP, "workspace_id": str(workspace_id), "pack": pack},
-        success_url=settings.STRIPE_SUCCESS_URL,
-        cancel_url=settings.STRIPE_CANCEL_URL,
+        success_url=success_url or settings.STRIPE_SUCCESS_URL,
+        cancel_url=cancel_url or settings.STRIPE_CANCEL_URL,
     )
     return CheckoutLink(session_id=session["id"], url=session["url"])
 
 
-def checkout_subscription_create(*, workspace_id: int, plan_slug: str) -> CheckoutLink:
+def checkout_subscription_create(
+    *, workspace_id: int, plan_slug: str, success_url: str = "", cancel_url: str = ""
+) -> CheckoutLink:
     plan = Plan.objects.filter(slug=plan_slug).exclude(stripe_price_id="").first()
     if plan is None:
         raise BillingError(BillingErrorCode.UNKNOWN_PLAN, f"There is no paid plan '{plan_slug}'.")
@@ -92,8 +98,8 @@ def checkout_subscription_create(*, workspace_id: int, plan_slug: str) -> Checko
         "client_reference_id": str(workspace_id),
         "metadata": metadata,
         "subscription_data": {"metadata": metadata},
-        "success_url": settings.STRIPE_SUCCESS_URL,
-        "cancel_url": settings.STRIPE_CANCEL_URL,
+        "success_url": success_url or settings.STRIPE_SUCCESS_URL,
+        "cancel_url": cancel_url or settings.STRIPE_CANCEL_URL,
     }
     if account.stripe_customer_id:
         params["customer"] = account.stripe_customer_id

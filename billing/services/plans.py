@@ -7,10 +7,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import ApiKey
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import CreditAccount, LedgerEntry, Plan, PlanStatus
 from billing.plan_defaults import DEFAULT_PLANS
 from billing.services.ledger import credit_account_get_or_create, credits_grant
+from gateway.auth import forget_key
 
 
 def plans_ensure_defaults() -> None:
@@ -85,8 +87,5 @@ def plans_grant_due(*, now: datetime | None = None) -> int:
 
 def _forget_cached_principals(workspace_id: int) -> None:
     """Limits ride on the cached key records: drop them so the new plan applies."""
-    from accounts.models import ApiKey
-    from gateway.auth import forget_key
-
     for key_hash in ApiKey.objects.filter(workspace_id=workspace_id).values_list("key_hash", flat=True):
         forget_key(key_hash)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from billing.models import Granularity, UsageRollup
+from gateway.models import RequestLog
 
 STEP = {Granularity.HOUR: timedelta(hours=1), Granularity.DAY: timedelta(days=1)}
 
@@ -43,8 +44,6 @@ class _Sums:
 @transaction.atomic
 def usage_rollup_compute(*, granularity: Granularity | str, start: datetime) -> int:
     """(Re)compute one period; returns the number of rollup rows it has."""
-    from gateway.models import RequestLog
-
     granularity = Granularity(granularity)
     start = period_start(granularity, start)
     end = start + STEP[granularity]

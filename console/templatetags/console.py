@@ -44,3 +44,27 @@ def compact(number: int | None) -> str:
         if abs(n) >= size:
             return f"{n / size:.1f}".rstrip("0").rstrip(".") + suffix
     return str(n)
+
+
+@register.filter
+def percent(fraction: float | None) -> str:
+    if fraction is None:
+        return "—"
+    value = fraction * 100
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
+
+@register.filter
+def ms(milliseconds: int | None) -> str:
+    if not milliseconds:
+        return "—"
+    return f"{milliseconds / 1000:.2f} s" if milliseconds >= 1000 else f"{milliseconds} ms"
+
+
+@register.filter
+def cents_usd(cents: int | None) -> str:
+    """US cents as dollars: 2500 -> 25, 1050 -> 10.50."""
+    if cents is None:
+        return "—"
+    whole, rest = divmod(int(cents), 100)
+    return f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"

@@ -7,13 +7,13 @@ dialects Junction can translate into -- ``TRANSLATOR``: ``encode_response``
 and ``StreamEncoder``. Junction's own answer fields reach the bytes only
 through an ``AnswerFields`` handed to the encoder (or, on the byte
 pass-through, to ``annotate``); a firewall reads and masks the texts of a
-body through ``prompt_texts`` / ``answer_texts``. No other app parses or
-splices wire JSON.
+JSON body through the slots ``gateway.dialects.texts`` finds. No other app
+parses or splices wire JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,8 +80,11 @@ class Translator:
 class InboundDialect(Protocol):
     """What the pipeline and the relay ask of a dialect module."""
 
-    DIALECT: Dialect
-    TRANSLATOR: Translator | None  # None: served by the byte pass-through only (embeddings)
+    @property
+    def DIALECT(self) -> Dialect: ...
+
+    @property
+    def TRANSLATOR(self) -> Translator | None: ...
 
     def decode(self, body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest: ...
 
@@ -90,10 +93,6 @@ class InboundDialect(Protocol):
     def encode_stream_error(self, err: GatewayError, request_id: str) -> bytes: ...
 
     def annotate(self, answer: PassedAnswer, fields: AnswerFields) -> bytes: ...
-
-    def prompt_texts(self, body: dict[str, Any]) -> Iterator[TextSlot]: ...
-
-    def answer_texts(self, body: Any) -> Iterator[TextSlot]: ...
 
 
 @dataclass(slots=True)

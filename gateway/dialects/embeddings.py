@@ -22,6 +22,7 @@ MAX_INPUTS = 2048
 
 
 def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
+    v.check_tree(body)
     model = v.require(body, "model")
     if not isinstance(model, str) or not model:
         raise invalid_request("Invalid 'model': expected a non-empty string.", param="model")

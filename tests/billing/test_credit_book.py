@@ -17,6 +17,7 @@ from billing.models import CreditLease, KeyLimits, KeySpend, LedgerEntry, SpendP
 from billing.selectors import ledger_mismatches, reserved_mismatches
 from billing.services import charges_post, leases_expire
 from billing.services.leases import Charge
+from gateway.models import RequestLog
 from tests.billing.conftest import balance, charges, set_balance
 
 
@@ -229,6 +230,85 @@ def test_a_dead_process_lease_is_handed_back(workspace, exact):
     CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
     assert leases_expire(older_than=timedelta(minutes=10)) == 1
     assert balance(ws) == (1_000, 0) and charges() == []
+
+
+def _log_row(ws: int, request_id: str, charged: int) -> None:
+    RequestLog.objects.create(
+        request_id=request_id,
+        created_at=timezone.now(),
+        workspace_id=ws,
+        charged_units=charged,
+        status_code=200,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("row_first", [True, False])
+def test_a_charge_the_balance_cannot_cover_in_full_corrects_its_log_row(workspace, exact, row_first):
+    """An overrun past the balance: the ledger takes what there is (100 of
+    201), and the log row ends up saying so, whichever is written first."""
+    ws = workspace.pk
+    set_balance(ws, 100)
+    book = CreditBook(background=False)
+    held = hold(book, ws, "req_over", 100)
+    if row_first:
+        _log_row(ws, "req_over", 201)
+    book.settle(held, 201)
+    book.flush()
+    if not row_first:
+        _log_row(ws, "req_over", 201)
+        book.flush()
+    assert [c.amount_units for c in charges()] == [-100]
+    assert RequestLog.objects.get(request_id="req_over").charged_units == 100
+
+
+def _kill(book: CreditBook) -> None:
+    """The process behind ``book`` is gone: its leases stop being renewed."""
+    CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_process_reclaims_a_dead_process_lease_before_refusing_a_call(workspace, exact):
+    """No beat: the call that would get a 402 for credit a killed process holds
+    hands the dead lease back itself and is served."""
+    ws = workspace.pk
+    set_balance(ws, 200)
+    dead, live = CreditBook(background=False), CreditBook(background=False)
+    hold(dead, ws, "req_dead", 194)
+    _kill(dead)
+    held = hold(live, ws, "req_live", 150)
+    assert held.amount == 150 and balance(ws) == (200, 150)
+    assert reserved_mismatches() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_lease_is_never_reclaimed(workspace, exact):
+    ws = workspace.pk
+    set_balance(ws, 200)
+    alive, other = CreditBook(background=False), CreditBook(background=False)
+    hold(alive, ws, "req_alive", 194)
+    with pytest.raises(BillingError):
+        hold(other, ws, "req_other", 150)
+    assert balance(ws) == (200, 194)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_reclaims_dead_leases_without_beat(workspace, settings, exact):
+    ws = workspace.pk
+    set_balance(ws, 1_000)
+    settings.BILLING_LEASE_RECLAIM_SECONDS = 0
+    settings.BILLING_FLUSH_SECONDS = 0.05
+    dead, live = CreditBook(background=False), CreditBook()
+    hold(dead, ws, "req_dead", 600)
+    _kill(dead)
+    live._start()
+    try:
+        deadline = timezone.now() + timedelta(seconds=10)
+        while CreditLease.objects.exists() and timezone.now() < deadline:
+            threading.Event().wait(0.05)
+        assert not CreditLease.objects.exists() and balance(ws) == (1_000, 0)
+    finally:
+        live.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from accounts.models import Workspace
 from billing.book import CreditBook, SpendCap
 from billing.errors import BillingError, BillingErrorCode
-from billing.models import AppendOnlyError, CreditAccount, EntryKind, KeySpend, LedgerEntry
+from billing.models import AppendOnlyError, CreditAccount, CreditLease, EntryKind, KeySpend, LedgerEntry
 from billing.selectors import ledger_mismatches
 from billing.services import (
     credits_adjust,
@@ -120,6 +123,17 @@ def test_verify_ledger_checks_reserved_against_the_leases(workspace, api_key, ca
     err = capsys.readouterr().err
     assert f"workspace {workspace.pk} credit account: reserved" in err
     assert f"workspace {workspace.pk} key {api_key.pk} day:" in err
+
+
+def test_verify_ledger_reports_stale_leases(workspace, capsys):
+    book = CreditBook(background=False)
+    book.hold_blocking(request_id="req_s", workspace_id=workspace.pk, api_key_id=None, amount=100)
+    call_command("verify_ledger")  # renewed just now
+    CreditLease.objects.update(renewed_at=timezone.now() - timedelta(hours=1))  # its process died
+    with pytest.raises(CommandError) as exc:
+        call_command("verify_ledger")
+    assert "1 stale lease(s)" in str(exc.value)
+    assert f"workspace {workspace.pk}: lease" in capsys.readouterr().err
 
 
 def test_create_workspace_with_credits(db, capsys):

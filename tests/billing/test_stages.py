@@ -45,30 +45,30 @@ def test_input_upper_bound_is_never_below_the_encoded_size():
     assert upper >= len("héllo ".encode() * 100) and estimate < upper
 
 
-def ctx_with(usage: Usage | None, *, output_events: int = 0) -> CallContext:
+def ctx_with(usage: Usage | None, *, output_events: int = 0) -> tuple[CallContext, CallBilling]:
     ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={})
     ctx.usage = usage
     ctx.output_events = output_events
     ctx.model_used = "m"
-    ctx.billing = CallBilling(
+    state = CallBilling(
         input_estimate=100, prices={"m": PriceSheet(Decimal(1000), Decimal(500), Decimal(2000))}
     )
-    return ctx
+    return ctx, state
 
 
 def test_unknown_usage_is_estimated_only_when_output_was_produced():
-    assert metered_usage(ctx_with(None)) is None
-    metered, estimated = metered_usage(ctx_with(None, output_events=7))
+    assert metered_usage(*ctx_with(None)) is None
+    metered, estimated = metered_usage(*ctx_with(None, output_events=7))
     assert estimated and metered.output_tokens == 7 and metered.input_tokens == 100
     # An all-zero Usage (a stream that ended without a usage report) is unknown, not free.
-    assert metered_usage(ctx_with(Usage(), output_events=3))[1] is True
-    metered, estimated = metered_usage(ctx_with(Usage(input_tokens=10, output_tokens=5)))
+    assert metered_usage(*ctx_with(Usage(), output_events=3))[1] is True
+    metered, estimated = metered_usage(*ctx_with(Usage(input_tokens=10, output_tokens=5)))
     assert not estimated and metered.output_tokens == 5
 
 
 def test_call_cost_uses_the_model_actually_served():
-    ctx = ctx_with(Usage(input_tokens=1_000, output_tokens=1_000))
-    ctx.billing.prices["other"] = PriceSheet(Decimal(1), Decimal(1), Decimal(1))
-    assert call_cost(ctx).charged_units == 30_000  # $1 in + $2 out at m's prices
+    ctx, state = ctx_with(Usage(input_tokens=1_000, output_tokens=1_000))
+    state.prices["other"] = PriceSheet(Decimal(1), Decimal(1), Decimal(1))
+    assert call_cost(ctx, state).charged_units == 30_000  # $1 in + $2 out at m's prices
     ctx.model_used = "other"
-    assert call_cost(ctx).charged_units == 20
+    assert call_cost(ctx, state).charged_units == 20

@@ -4,9 +4,11 @@ limits, invitations (with and without an account)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
@@ -219,3 +221,46 @@ def test_members_query_count(workspace, owner_web, django_assert_num_queries):
     # session, user, memberships (switcher), members, invitations, balance
     with django_assert_num_queries(6):
         assert owner_web.get("/console/members/").status_code == 200
+
+
+def _totp_now(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, next(iter(yield_hotp_counters_from_time()))))
+
+
+def test_totp_two_factor_sign_in(db, monkeypatch):
+    web = Client()
+    sign_up(web, "grace@example.com")
+    EmailAddress.objects.filter(email="grace@example.com").update(verified=True)
+    web.post("/accounts/login/", {"login": "grace@example.com", "password": PASSWORD})
+    # Turning 2FA on asks for the password again.
+    assert web.get("/accounts/2fa/totp/activate/").headers["Location"].startswith("/accounts/reauthenticate/")
+    web.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    assert web.get("/accounts/2fa/totp/activate/").status_code == 200
+    secret = web.session["mfa.totp.secret"]
+    assert web.post("/accounts/2fa/totp/activate/", {"code": "000000"}).status_code == 200  # wrong code
+    response = web.post("/accounts/2fa/totp/activate/", {"code": _totp_now(secret)})
+    assert response.status_code == 302
+
+    web.post("/accounts/logout/")
+    response = web.post("/accounts/login/", {"login": "grace@example.com", "password": PASSWORD})
+    assert response.headers["Location"] == "/accounts/2fa/authenticate/"
+    assert web.get("/console/").status_code == 302  # not in yet
+    # A later time step: a code is accepted once.
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 30)
+    response = web.post("/accounts/2fa/authenticate/", {"code": _totp_now(secret)})
+    assert response.headers["Location"] == "/console/"
+    assert web.get("/console/").status_code == 200
+
+
+def test_sign_up_is_rate_limited(db, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/m/ip"}
+    web = Client()
+    for n in range(2):
+        sign_up(web, f"burst{n}@example.com")
+        web = Client()
+    response = web.post(
+        "/accounts/signup/", {"email": "burst2@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert not get_user_model().objects.filter(email="burst2@example.com").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -100,3 +102,12 @@ def test_static_files_are_served(anon_web, path):
     response = anon_web.get(path)
     assert response.status_code == 200
     assert b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("path", ["/static/console/console.css", "/static/admin/css/base.css"])
+def test_static_files_under_asgi(junction, path):
+    """The production shape: the ASGI app (uvicorn) serves the assets itself."""
+    with urllib.request.urlopen(f"{junction.url}{path}", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/css")
+        assert len(response.read()) > 1000

@@ -83,7 +83,9 @@ async def run(workspace, chunks: list[str], monkeypatch) -> tuple[str, CallConte
     ctx.attach(
         chat.decode({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}, {})
     )
-    await hooks.screen_request(ctx)
+    screen = hooks.FirewallCall()
+    ctx.stages = (screen,)
+    await hooks.screen_request(ctx, screen)
     plan = relay.Plan(
         upstream=UpstreamRequest(url="http://upstream", body=b"", stream=True),
         provider=SimpleNamespace(StreamDecoder=Decoder),  # type: ignore[arg-type]

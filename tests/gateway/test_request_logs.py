@@ -110,3 +110,49 @@ def test_writer_takes_what_gathered_in_one_batch_and_a_full_batch_at_once(settin
         assert batches[1:] == [["b0", "b1", "b2"], ["b3", "b4", "b5"], ["b6"]]
     finally:
         writer.stop()
+
+
+def _write_through_the_writer(rows: list[dict]) -> None:
+    from gateway import logs
+
+    writer = logs.RequestLogWriter()
+    try:
+        for r in rows:
+            writer.submit(r)
+        assert writer.flush(20)
+    finally:
+        writer.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_does_not_take_its_batch_with_it(settings):
+    settings.REQUEST_LOG_BATCH_SIZE = 100
+    settings.REQUEST_LOG_FLUSH_INTERVAL = 0.2
+    rows = [row(f"req_ok{i}") for i in range(9)]
+    rows.insert(4, row("req_bad", extra={"unencodable": object()}))  # fails on any database
+    _write_through_the_writer(rows)
+    assert set(RequestLog.objects.values_list("request_id", flat=True)) == {f"req_ok{i}" for i in range(9)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nul_characters_cost_no_row_and_the_row_is_written_cleaned(settings):
+    """PostgreSQL refuses NUL in text and in jsonb, every database a lone
+    surrogate: the whole batch was dropped."""
+    settings.REQUEST_LOG_BATCH_SIZE = 100
+    settings.REQUEST_LOG_FLUSH_INTERVAL = 0.2
+    rows = [row(f"req_ok{i}") for i in range(19)]
+    rows.insert(
+        7,
+        row(
+            "req_nul",
+            user="u\x00",
+            model_requested="gpt\x00",
+            metadata={"k\x00": "v\x00"},
+            error_message="bad \ud800 surrogate",
+        ),
+    )
+    _write_through_the_writer(rows)
+    assert RequestLog.objects.count() == 20
+    bad = RequestLog.objects.get(request_id="req_nul")
+    assert bad.user == "u" and bad.model_requested == "gpt" and bad.metadata == {"k": "v"}
+    assert bad.error_message == "bad \ufffd surrogate" or bad.error_message == "bad ? surrogate"

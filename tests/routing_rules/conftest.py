@@ -18,16 +18,19 @@ from tests.live import LiveServer
 @dataclass
 class Flaky:
     """Answers like OpenAI, or fails every call the way ``fail`` says:
-    an HTTP status (429, 500, 503) or ``"slow"`` (no answer for 2 s)."""
+    an HTTP status (429, 500, 503) or ``"slow"`` (no answer for 2 s); with
+    ``only_key``, only the calls made with that API key fail."""
 
     inner: FakeOpenAI = field(default_factory=FakeOpenAI)
     fail: int | str | None = None
+    only_key: str | None = None
     failures: int = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        if self.fail is None:
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+        if self.fail is None or (self.only_key is not None and auth != f"Bearer {self.only_key}"):
             return await self.inner(scope, receive, send)
         while (await receive()).get("more_body"):
             pass
@@ -56,6 +59,7 @@ class Flaky:
     def reset(self) -> None:
         self.inner.reset()
         self.fail = None
+        self.only_key = None
         self.failures = 0
 
 

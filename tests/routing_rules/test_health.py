@@ -135,3 +135,28 @@ def test_state_is_shared_between_processes_through_redis(clock, settings):
         keys = list(client.scan_iter(f"{prefix}:*"))
         if keys:
             client.delete(*keys)
+
+
+def test_a_byok_key_opens_only_its_own_breaker(registry):
+    for _ in range(3):
+        registry.record(1, ok=False, scope="key-a")
+    assert registry.is_open(1, "key-a")
+    assert not registry.is_open(1) and not registry.is_open(1, "key-b")
+    assert registry.stats() == {}  # nothing counted in the shared averages
+
+
+def test_the_shared_breaker_applies_to_byok_calls_too(registry):
+    for _ in range(3):
+        registry.record(1, ok=False)
+    assert registry.is_open(1) and registry.is_open(1, "key-a")
+
+
+def test_a_byok_breaker_half_opens_and_closes_on_its_own_probe(registry, clock):
+    for _ in range(3):
+        registry.record(1, ok=False, scope="key-a")
+    clock.now += 31
+    assert registry.state(1, "key-a") is BreakerState.HALF_OPEN
+    registry.begin(1, "key-a")
+    assert registry.is_open(1, "key-a")  # its probe is under way
+    registry.record(1, ok=True, scope="key-a")
+    assert registry.state(1, "key-a") is BreakerState.CLOSED

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import openai
 import pytest
 
 from routing_rules.services import routing_rule_create
+from tests.conftest import make_key
 from tests.helpers import wait_for_logs
 
 HI = [{"role": "user", "content": "hi"}]
@@ -91,6 +94,30 @@ def test_breaker_opens_and_the_router_skips_the_deployment(client, upstreams, se
     rows = wait_for_logs(3)
     excluded = rows[-1].extra["route"][0]["excluded"]
     assert {"deployment": "openai/gpt-4o-mini", "reason": "circuit open"} in excluded
+
+
+def test_a_byok_key_failures_open_a_breaker_for_that_key_alone(
+    junction, client, upstreams, settings, other_workspace
+):
+    """Workspace B's own OpenAI key fails every call: B's calls stop trying it,
+    but the platform's deployment stays open for workspace A."""
+    settings.ROUTING_BREAKER_FAILURES = 3
+    upstreams.primary.fail, upstreams.primary.only_key = 503, "sk-tenant-b"
+    tenant_b = openai.OpenAI(
+        api_key=make_key(other_workspace).secret,
+        base_url=f"{junction.url}/v1",
+        max_retries=0,
+        default_headers={"x-openai-key": "sk-tenant-b"},
+    )
+    for _ in range(12):
+        with contextlib.suppress(openai.APIStatusError):
+            tenant_b.chat.completions.create(model="openai:gpt-4o-mini", messages=HI)
+    assert upstreams.primary.failures == 3  # then B's own breaker skipped the deployment
+    raw = client.chat.completions.with_raw_response.create(model="openai:gpt-4o-mini", messages=HI)
+    assert raw.parse().model_extra["provider"] == "openai"
+    assert raw.headers["x-junction-route"].endswith("candidates=openai/gpt-4o-mini")
+    with pytest.raises(openai.UnprocessableEntityError):  # B: still skipped for its key
+        tenant_b.chat.completions.create(model="openai:gpt-4o-mini", messages=HI)
 
 
 def test_rule_trace_lands_on_the_log_and_the_header(client, upstreams, workspace):
@@ -182,7 +209,7 @@ def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert
     from gateway.catalog.snapshot import load_catalog
     from gateway.context import CallContext
     from gateway.dialects import chat
-    from routing_rules.stage import route_call
+    from routing_rules.stage import RoutingCall, route_call
     from tests.routing_rules.helpers import chat_request
 
     routing_rule_create(
@@ -196,7 +223,7 @@ def test_rules_are_cached_per_process(workspace, api_key, catalog, django_assert
     def run():
         ctx = CallContext(endpoint="chat.completions", dialect=chat, headers={"x-openai-key": "sk-x"})
         ctx.principal = principal
-        return asyncio.run(route_call(ctx, chat_request(), snapshot))
+        return asyncio.run(route_call(ctx, RoutingCall(), chat_request(), snapshot))
 
     run()  # loads rules and keys
     with django_assert_num_queries(0):

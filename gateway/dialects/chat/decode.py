@@ -1,4 +1,5 @@
-"""Chat Completions request body -> canonical request."""
+"""Chat Completions request body -> canonical request: bounded
+(``validate.check_tree``), typed (``chat.schema``), then mapped."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from gateway.canonical import (
     WebSearchTool,
 )
 from gateway.dialects import validate as v
+from gateway.dialects.chat import schema as s
 from gateway.errors import invalid_request
 
 DIALECT = Dialect.CHAT
@@ -32,178 +34,123 @@ _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER,
 
 
 def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
-    model = v.require(body, "model")
-    if not isinstance(model, str) or not model:
-        raise invalid_request("Invalid 'model': expected a non-empty string.", param="model")
-    messages = v.require(body, "messages")
-    if not isinstance(messages, list) or not messages:
-        raise invalid_request("Invalid 'messages': expected a non-empty array.", param="messages")
+    v.check_tree(body)
+    req = v.convert(body, s.ChatBody)
     items: list[Item] = []
-    for i, msg in enumerate(messages):
+    for i, msg in enumerate(req.messages):
         items.extend(_decode_message(msg, f"messages[{i}]"))
-    stream = bool(v.opt_bool(body, "stream"))
-    stream_options = v.opt_dict(body, "stream_options") or {}
-    max_tokens = v.opt_int(body, "max_completion_tokens", minimum=1)
-    if max_tokens is None:
-        max_tokens = v.opt_int(body, "max_tokens", minimum=1)
+    max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
     return CanonicalRequest(
         dialect=DIALECT,
-        model=model,
+        model=req.model,
         items=items,
-        tools=_decode_tools(body),
-        tool_choice=_decode_tool_choice(body.get("tool_choice")),
-        parallel_tool_calls=v.opt_bool(body, "parallel_tool_calls"),
-        output_format=_decode_response_format(v.opt_dict(body, "response_format")),
-        temperature=v.opt_number(body, "temperature", low=0, high=2),
-        top_p=v.opt_number(body, "top_p", low=0, high=1),
+        tools=_decode_tools(req),
+        tool_choice=_decode_tool_choice(req.tool_choice),
+        parallel_tool_calls=req.parallel_tool_calls,
+        output_format=_decode_response_format(req.response_format),
+        temperature=req.temperature,
+        top_p=req.top_p,
         max_output_tokens=max_tokens,
-        stop=v.stop_list(body),
-        seed=v.opt_int(body, "seed"),
-        presence_penalty=v.opt_number(body, "presence_penalty", low=-2, high=2),
-        frequency_penalty=v.opt_number(body, "frequency_penalty", low=-2, high=2),
-        n=v.opt_int(body, "n", minimum=1),
-        logprobs=v.opt_bool(body, "logprobs"),
-        top_logprobs=v.opt_int(body, "top_logprobs", minimum=0),
-        reasoning_effort=v.opt_str(body, "reasoning_effort"),
-        stream=stream,
-        include_usage=bool(stream_options.get("include_usage")),
-        metadata=v.metadata(body),
-        user=v.opt_str(body, "user"),
-        router_mode=v.opt_str(body, "router_mode"),
+        stop=[req.stop] if isinstance(req.stop, str) else req.stop,
+        seed=req.seed,
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        n=req.n,
+        logprobs=req.logprobs,
+        top_logprobs=req.top_logprobs,
+        reasoning_effort=req.reasoning_effort,
+        stream=bool(req.stream),
+        include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        metadata=req.metadata,
+        user=req.user,
+        router_mode=req.router_mode,
         raw=body,
     )
 
 
-def _decode_message(msg: Any, param: str) -> list[Item]:
-    if not isinstance(msg, dict):
-        raise invalid_request(f"Invalid '{param}': expected an object.", param=param)
-    role = msg.get("role")
-    if role == "tool":
-        call_id = msg.get("tool_call_id")
-        if not isinstance(call_id, str):
+def _decode_message(msg: s.ChatMessage, param: str) -> list[Item]:
+    if msg.role == "tool":
+        if msg.tool_call_id is None:
             raise invalid_request(f"Missing '{param}.tool_call_id'.", param=f"{param}.tool_call_id")
-        return [FunctionCallOutput(call_id=call_id, output=_text_of(msg.get("content"), f"{param}.content"))]
-    if role not in _ROLES:
-        raise invalid_request(
-            f"Invalid '{param}.role': expected one of system, developer, user, assistant, tool.",
-            param=f"{param}.role",
-        )
+        return [FunctionCallOutput(call_id=msg.tool_call_id, output=_text_of(msg.content))]
+    parts = _decode_content(msg.content, f"{param}.content")
+    if msg.role == "assistant" and msg.refusal is not None and not parts:
+        parts = [TextPart(msg.refusal)]
     items: list[Item] = []
-    content = msg.get("content")
-    parts = _decode_content(content, f"{param}.content") if content is not None else []
-    if role == "assistant" and isinstance(msg.get("refusal"), str) and not parts:
-        parts = [TextPart(msg["refusal"])]
-    if parts or not msg.get("tool_calls"):
-        items.append(Message(role=_ROLES[role], content=parts))
-    for j, call in enumerate(msg.get("tool_calls") or []):
-        fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise invalid_request(f"Invalid '{param}.tool_calls[{j}]'.", param=f"{param}.tool_calls[{j}]")
-        items.append(
-            FunctionCall(
-                call_id=str(call.get("id") or ""), name=fn["name"], arguments=fn.get("arguments") or ""
-            )
-        )
+    if parts or not msg.tool_calls:
+        items.append(Message(role=_ROLES[msg.role], content=parts))
+    for call in msg.tool_calls or []:
+        fn = call.function
+        items.append(FunctionCall(call_id=call.id or "", name=fn.name, arguments=fn.arguments or ""))
     return items
 
 
-def _decode_content(content: Any, param: str) -> list[Part]:
+def _decode_content(content: s.Content, param: str = "content") -> list[Part]:
+    if content is None:
+        return []
     if isinstance(content, str):
         return [TextPart(content)]
-    if not isinstance(content, list):
-        raise invalid_request(
-            f"Invalid '{param}': expected a string or an array of content parts.", param=param
-        )
     parts: list[Part] = []
     for k, part in enumerate(content):
         p = f"{param}[{k}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            parts.append(TextPart(part["text"]))
-        elif kind == "image_url":
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if not isinstance(url, str):
-                raise invalid_request(f"Invalid '{p}.image_url.url'.", param=f"{p}.image_url.url")
-            detail = image.get("detail") if isinstance(image, dict) else None
-            parts.append(ImagePart(url=url, detail=detail, param=p))
-        elif kind == "file" and isinstance(part.get("file"), dict):
-            f = part["file"]
-            if not isinstance(f.get("file_data"), str) and not isinstance(f.get("file_id"), str):
+        if isinstance(part, s.TextContent):
+            parts.append(TextPart(part.text))
+        elif isinstance(part, s.ImageContent):
+            image = part.image_url
+            if isinstance(image, str):
+                parts.append(ImagePart(url=image, param=p))
+            else:
+                parts.append(ImagePart(url=image.url, detail=image.detail, param=p))
+        elif isinstance(part, s.FileContent):
+            f = part.file
+            if f.file_data is None and f.file_id is None:
                 raise invalid_request(
                     f"Invalid '{p}.file': 'file_data' or 'file_id' is required.", param=f"{p}.file"
                 )
-            parts.append(
-                FilePart(
-                    data_url=f.get("file_data"), file_id=f.get("file_id"), filename=f.get("filename"), param=p
-                )
-            )
-        elif kind == "refusal" and isinstance(part.get("refusal"), str):
-            parts.append(TextPart(part["refusal"]))
+            parts.append(FilePart(data_url=f.file_data, file_id=f.file_id, filename=f.filename, param=p))
         else:
-            raise invalid_request(f"Invalid content part '{p}': unsupported type {kind!r}.", param=p)
+            parts.append(TextPart(part.refusal))
     return parts
 
 
-def _text_of(content: Any, param: str) -> str:
-    if content is None:
-        return ""
-    return "".join(p.text for p in _decode_content(content, param) if isinstance(p, TextPart))
+def _text_of(content: s.Content) -> str:
+    return "".join(p.text for p in _decode_content(content) if isinstance(p, TextPart))
 
 
-def _decode_tools(body: dict[str, Any]) -> list[Tool]:
+def _decode_tools(req: s.ChatBody) -> list[Tool]:
     tools: list[Tool] = []
-    for i, tool in enumerate(v.opt_list(body, "tools") or []):
-        fn = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise invalid_request(
-                f"Invalid 'tools[{i}]': expected a function tool with a name.", param=f"tools[{i}]"
-            )
+    for tool in req.tools or []:
+        fn = tool.function
         tools.append(
-            FunctionTool(
-                name=fn["name"],
-                description=fn.get("description"),
-                parameters=fn.get("parameters"),
-                strict=fn.get("strict"),
-            )
+            FunctionTool(name=fn.name, description=fn.description, parameters=fn.parameters, strict=fn.strict)
         )
-    web = v.opt_dict(body, "web_search_options")
-    if web is not None:
-        tools.append(WebSearchTool(options=web))
+    if req.web_search_options is not None:
+        tools.append(WebSearchTool(options=req.web_search_options))
     return tools
 
 
-def _decode_tool_choice(choice: Any) -> ToolChoice | None:
+def _decode_tool_choice(choice: str | s.FunctionChoice | None) -> ToolChoice | None:
     if choice is None:
         return None
-    if choice in ("auto", "none", "required"):
-        return ToolChoice(ToolChoiceMode(choice))
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        name = (choice.get("function") or {}).get("name")
-        if isinstance(name, str):
-            return ToolChoice(ToolChoiceMode.FUNCTION, name=name)
-    raise invalid_request("Invalid 'tool_choice'.", param="tool_choice")
+    if isinstance(choice, s.FunctionChoice):
+        return ToolChoice(ToolChoiceMode.FUNCTION, name=choice.function.name)
+    return ToolChoice(ToolChoiceMode(choice))
 
 
-def _decode_response_format(fmt: dict[str, Any] | None) -> OutputFormat | None:
+def _decode_response_format(
+    fmt: s.TextFormat | s.JsonObjectFormat | s.JsonSchemaFormat | None,
+) -> OutputFormat | None:
     if fmt is None:
         return None
-    kind = fmt.get("type")
-    if kind == "text":
+    if isinstance(fmt, s.TextFormat):
         return OutputFormat(OutputFormatType.TEXT)
-    if kind == "json_object":
+    if isinstance(fmt, s.JsonObjectFormat):
         return OutputFormat(OutputFormatType.JSON_OBJECT)
-    if kind == "json_schema":
-        spec = fmt.get("json_schema")
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise invalid_request(
-                "Missing 'response_format.json_schema.name'.", param="response_format.json_schema.name"
-            )
-        return OutputFormat(
-            OutputFormatType.JSON_SCHEMA,
-            name=spec["name"],
-            schema=spec.get("schema"),
-            strict=spec.get("strict"),
-            description=spec.get("description"),
-        )
-    raise invalid_request("Invalid 'response_format.type'.", param="response_format.type")
+    spec = fmt.json_schema
+    return OutputFormat(
+        OutputFormatType.JSON_SCHEMA,
+        name=spec.name,
+        schema=spec.schema,
+        strict=spec.strict,
+        description=spec.description,
+    )

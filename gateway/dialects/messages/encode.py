@@ -239,7 +239,7 @@ class StreamEncoder:
         if self._started:
             return b""
         self._started = True
-        message = {
+        message: dict[str, Any] = {
             "id": message_id(upstream_id),
             "type": "message",
             "role": "assistant",

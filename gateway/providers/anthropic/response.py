@@ -251,8 +251,9 @@ class StreamDecoder:
 
 def stream_error(payload: dict[str, Any]) -> GatewayError:
     """An ``event: error`` inside a stream (e.g. ``overloaded_error``)."""
-    err = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    kind = err.get("type")
+    error = payload.get("error")
+    err: dict[str, Any] = error if isinstance(error, dict) else {}
+    kind = err.get("type", "")
     message = str(err.get("message") or "Upstream provider 'anthropic' failed mid-stream.")
     status = ERROR_STATUS.get(kind, 500)
     return classify(
@@ -281,7 +282,8 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
         raw = msgspec.json.decode(body) if body else None
     except msgspec.DecodeError:
         raw = body[:2000].decode("utf-8", errors="replace")
-    err = raw.get("error") if isinstance(raw, dict) and isinstance(raw.get("error"), dict) else {}
+    error = raw.get("error") if isinstance(raw, dict) else None
+    err: dict[str, Any] = error if isinstance(error, dict) else {}
     kind = err.get("type") if isinstance(err.get("type"), str) else None
     message = str(err.get("message") or f"Upstream {provider} answered HTTP {status}.")
     if "prompt is too long" in message.lower():

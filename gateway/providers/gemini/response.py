@@ -262,5 +262,6 @@ def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: st
         raw = body[:2000].decode("utf-8", errors="replace")
     if isinstance(raw, list) and raw and isinstance(raw[0], dict):
         raw = raw[0]
-    err = raw.get("error") if isinstance(raw, dict) and isinstance(raw.get("error"), dict) else {}
+    error = raw.get("error") if isinstance(raw, dict) else None
+    err: dict[str, Any] = error if isinstance(error, dict) else {}
     return _classify(status, err, headers, provider, raw)

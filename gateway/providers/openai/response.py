@@ -178,10 +178,10 @@ class StreamDecoder:
                     ToolCallStart(index=index, call_id=item.get("call_id") or "", name=item.get("name") or "")
                 )
         elif kind == "response.function_call_arguments.delta":
-            index = self._calls.get(self._call_key(data))
-            if index is not None and data.get("delta"):
-                self._args_seen.add(index)
-                events.append(ToolCallDelta(index=index, arguments=data["delta"]))
+            known = self._calls.get(self._call_key(data))
+            if known is not None and data.get("delta"):
+                self._args_seen.add(known)
+                events.append(ToolCallDelta(index=known, arguments=data["delta"]))
         elif kind == "response.output_item.done":
             self._item_done(data, events)
         elif kind in ("response.completed", "response.incomplete"):
