@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 
 from billing.services.idempotency import (
     ClaimOutcome,
@@ -104,9 +104,10 @@ async def begin(ctx: CallContext, call: IdempotencyCall, raw_body: bytes) -> Htt
     return response
 
 
-async def store(ctx: CallContext, call: IdempotencyCall, response: HttpResponse) -> HttpResponse:
+async def store(ctx: CallContext, call: IdempotencyCall, response: HttpResponseBase) -> HttpResponseBase:
     key = call.key
-    if key is None or ctx.stream or response.status_code >= 400 or getattr(response, "streaming", False):
+    # A streamed answer (any response but an HttpResponse) is never kept.
+    if key is None or ctx.stream or response.status_code >= 400 or not isinstance(response, HttpResponse):
         return response
     assert ctx.principal is not None
     await sync_to_async(idempotency_complete)(

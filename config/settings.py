@@ -166,7 +166,21 @@ if REDIS_URL:
         }
     }
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Bounded waits (the log writer publishes to the live feed): the
+            # short connect timeout, and reads cut after 10 s, which must stay
+            # above the layer's own 5 s blocking receive.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 10,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    }
+                ]
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "junction"}}
@@ -351,7 +365,6 @@ IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 # Rate limits live in REDIS_URL's Redis when it is configured (shared by every
 # web process); while it is down or slow, in each process's own counters.
 RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "junction:rl")
-RATELIMIT_REDIS_CLIENT = env("RATELIMIT_REDIS_CLIENT", "pipe")
 
 # Stripe: Checkout for credit packs and plan subscriptions; the webhook verifies signatures.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")

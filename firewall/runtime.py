@@ -29,6 +29,10 @@ def _version_key(workspace_id: int) -> str:
     return redis_clients.key("firewall", "version", workspace_id)
 
 
+def _shared() -> bool:
+    return redis_clients.enabled()
+
+
 def _ttl() -> float:
     return float(getattr(settings, "FIREWALL_TTL", 5.0))
 
@@ -61,7 +65,7 @@ class EngineCache:
         entry = self._entries.get(workspace_id)
         version: str | None = None
         shared = _version_key(workspace_id)
-        found = await link.run("firewall", lambda r: r.get(shared))
+        found = await link.run("firewall", lambda r: r.get(shared)) if _shared() else None
         if isinstance(found, bytes):
             version = found.decode()
             if entry is not None and version == entry.version:
@@ -100,6 +104,6 @@ async def engine_for(workspace_id: int) -> Engine:
 def bump_version(workspace_id: int) -> None:
     """A policy of the workspace changed: every process reloads it."""
     engine_cache.forget(workspace_id)
-    if redis_clients.enabled():
+    if _shared():
         shared, version = _version_key(workspace_id), secrets.token_hex(8)
         link.write_later("firewall", lambda r: r.set(shared, version))

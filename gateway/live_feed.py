@@ -24,6 +24,8 @@ from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from gateway.redis_clients import REDIS_ERRORS, link
+
 logger = logging.getLogger("junction.live_feed")
 
 MAX_ROWS = 50
@@ -86,10 +88,12 @@ class LiveFeed:
             messages = messages_for(rows)
             if isinstance(layer, InMemoryChannelLayer):
                 self._publish_in_memory(layer, messages)
-            elif messages:
+            elif messages and link.usable():  # Redis down: the tail misses these rows, the log has them
                 self._own_loop().run_until_complete(
                     asyncio.gather(*(layer.group_send(g, m) for g, m in messages.items()))
                 )
+        except REDIS_ERRORS as exc:
+            link.failed("live_feed", exc)
         except Exception:
             logger.exception("publishing %d log rows to the live feed failed", len(rows))
 

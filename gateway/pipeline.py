@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import msgspec
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from billing import idempotency
 from billing import stages as billing
@@ -108,7 +108,7 @@ def error_response(ctx: CallContext, err: GatewayError) -> HttpResponse:
 # ------------------------------------------------------------------ entry
 
 
-async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint: str) -> HttpResponse:
+async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint: str) -> HttpResponseBase:
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
     inputs = file_inputs.FileInputs()
@@ -116,7 +116,7 @@ async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint:
     # batch of events, the answer); ``ctx.finish()`` ends each in this order
     # -- billing settles last -- and then queues the log row.
     ctx.stages = (idempotent, inputs, routing, screen, bill)
-    response: HttpResponse | None = None
+    response: HttpResponseBase | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
         allow_x_api_key = dialect.DIALECT is Dialect.MESSAGES
@@ -160,7 +160,7 @@ async def model_call(request: HttpRequest, *, dialect: InboundDialect, endpoint:
 # --------------------------------------------------------------- dispatch
 
 
-async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponse:
+async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponseBase:
     """Try candidates in order; fall back on a retryable failure that happened
     before any byte reached the client."""
     last: GatewayError | None = None
@@ -222,7 +222,7 @@ def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
     return Plan(upstream=upstream, provider=provider, passthrough=None)
 
 
-async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponse:
+async def send(ctx: CallContext, deployment: DeploymentInfo, plan: Plan) -> HttpResponseBase:
     provider = deployment.provider.slug
     upstream = plan.upstream
     try:

@@ -174,18 +174,18 @@ class RedisLink:
 
     def _probe_sync(self) -> None:
         try:
-            self.ping()
+            self.ping("probe")
         finally:
             self._probing = False
 
-    def ping(self) -> bool:
+    def ping(self, use: str = "ping") -> bool:
         """A synchronous check (``/healthz``, ``/readyz``, the probe thread)."""
         if not enabled():
             return False
         try:
             self.sync_client().ping()
         except REDIS_ERRORS as exc:
-            self.failed("ping", exc)
+            self.failed(use, exc)
             return False
         self.recovered()
         return True

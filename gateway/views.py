@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,19 +19,19 @@ from gateway.errors import ErrorType, GatewayError
 
 @csrf_exempt
 @require_POST
-async def chat_completions(request: HttpRequest) -> HttpResponse:
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     return await pipeline.model_call(request, dialect=chat, endpoint="chat.completions")
 
 
 @csrf_exempt
 @require_POST
-async def create_response(request: HttpRequest) -> HttpResponse:
+async def create_response(request: HttpRequest) -> HttpResponseBase:
     return await pipeline.model_call(request, dialect=responses, endpoint="responses")
 
 
 @csrf_exempt
 @require_POST
-async def create_message(request: HttpRequest) -> HttpResponse:
+async def create_message(request: HttpRequest) -> HttpResponseBase:
     return await pipeline.model_call(request, dialect=messages, endpoint="messages")
 
 
@@ -43,7 +43,7 @@ async def count_message_tokens(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-async def create_embeddings(request: HttpRequest) -> HttpResponse:
+async def create_embeddings(request: HttpRequest) -> HttpResponseBase:
     return await pipeline.model_call(request, dialect=embeddings, endpoint="embeddings")
 
 

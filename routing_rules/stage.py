@@ -127,9 +127,9 @@ def plan_attempts(
                 creds = Credentials(key.api_key, base_url_of(d))
                 attempts.append(Attempt(d, creds, KeySource.WORKSPACE, key.hint))
         else:
-            creds = provider_credentials(d.provider)
-            if creds is not None:
-                attempts.append(Attempt(d, creds, KeySource.PLATFORM))
+            platform = provider_credentials(d.provider)
+            if platform is not None:
+                attempts.append(Attempt(d, platform, KeySource.PLATFORM))
     return attempts
 
 

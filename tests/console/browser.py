@@ -19,6 +19,8 @@ import openai
 import pytest
 from django.core import mail
 
+from billing.services.plans import plans_ensure_defaults
+
 CHROMIUM = Path(os.environ.get("JUNCTION_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
@@ -49,6 +51,15 @@ def chromium() -> Iterator[object]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture
+def console_server(junction, fake_openai) -> str:
+    """The live Junction server (catalog loaded, the fake OpenAI upstream as
+    the platform's openai provider, the shipped plans in place so a sign-up
+    gets its grant); its base URL."""
+    plans_ensure_defaults()  # transactional tests before this one flushed the seeded plans
+    return junction.url
 
 
 def open_page(chromium, viewport: dict[str, int]):

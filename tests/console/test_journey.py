@@ -7,14 +7,22 @@ import openai
 import pytest
 
 from accounts.models import ApiKey
-from tests.console.browser import ConsoleUser, chromium, desktop, horizontal_overflow, key_prefix, phone
+from tests.console.browser import (
+    ConsoleUser,
+    chromium,
+    console_server,
+    desktop,
+    horizontal_overflow,
+    key_prefix,
+    phone,
+)
 
-__all__ = ["chromium", "desktop", "phone"]  # fixtures, imported for pytest
+__all__ = ["chromium", "console_server", "desktop", "phone"]  # fixtures, imported for pytest
 
 
 @pytest.fixture
-def person(desktop, junction, fake_openai) -> ConsoleUser:
-    return ConsoleUser(page=desktop, base_url=junction.url, email="journey@example.com")
+def person(desktop, console_server) -> ConsoleUser:
+    return ConsoleUser(page=desktop, base_url=console_server, email="journey@example.com")
 
 
 def test_sign_up_to_revoked_key(person):
@@ -40,8 +48,8 @@ def test_sign_up_to_revoked_key(person):
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "again"}])
 
 
-def test_key_pages_fit_a_phone(phone, junction, fake_openai):
-    person = ConsoleUser(page=phone, base_url=junction.url, email="phone@example.com")
+def test_key_pages_fit_a_phone(phone, console_server):
+    person = ConsoleUser(page=phone, base_url=console_server, email="phone@example.com")
     person.sign_up()
     person.confirm_email()
     for path in ("/console/", "/console/api-keys/", "/console/api-keys/new/"):
