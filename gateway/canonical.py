@@ -33,20 +33,37 @@ class TextPart:
 
 
 @dataclass(slots=True)
+class FileTextPart(TextPart):
+    """Text Junction read from a file the caller referenced (``files.inputs``).
+    A text part to every provider; the firewall scans it on its own, as it is
+    not in the caller's raw body."""
+
+    file_id: str | None = None
+
+
+@dataclass(slots=True)
 class ImagePart:
-    """An image given by http(s) URL or by ``data:<mime>;base64,...`` URL."""
+    """An image given by http(s) URL, by ``data:<mime>;base64,...`` URL, or
+    by a Junction file id (``files.inputs`` turns the id into a data URL
+    before any provider sees the part)."""
 
     url: str
     detail: str | None = None  # "auto" | "low" | "high"
+    file_id: str | None = None
+    # Where the caller gave it (``input[0].content[1]``), for errors; not part of its value.
+    param: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
 class FilePart:
-    """A document (PDF) given inline (data URL) or by uploaded file id."""
+    """A document given inline (data URL), by http(s) URL, or by a Junction
+    file id (resolved to a data URL by ``files.inputs``)."""
 
     data_url: str | None = None
     file_id: str | None = None
     filename: str | None = None
+    url: str | None = None  # ``file_url``
+    param: str | None = field(default=None, compare=False)  # as ImagePart.param
 
 
 Part = TextPart | ImagePart | FilePart

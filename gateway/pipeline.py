@@ -21,6 +21,7 @@ from billing import idempotency
 from billing import stages as billing
 from billing.idempotency import IdempotencyCall
 from billing.stages import CallBilling
+from files import inputs as file_inputs
 from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
 from gateway.auth import authenticate, authenticate_hash, bearer_token
@@ -115,10 +116,11 @@ async def model_call(
     with that key instead of the request's ``Authorization`` header."""
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
+    inputs = file_inputs.FileInputs()
     # The relay asks the stages in this order (answer headers and fields, each
     # batch of events, the answer); ``ctx.finish()`` ends each in this order
     # -- billing settles last -- and then queues the log row.
-    ctx.stages = (idempotent, routing, screen, bill)
+    ctx.stages = (idempotent, inputs, routing, screen, bill)
     response: HttpResponseBase | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
@@ -134,8 +136,10 @@ async def model_call(
         if response is not None:
             return response
         await billing.limit(ctx, bill, body_size=len(request.body))  # rate limits (429)
+        await file_inputs.resolve_inputs(ctx, inputs)  # file ids -> bytes, text files -> text (404, 413)
         await firewall.screen_request(ctx, screen, body_size=len(request.body))  # prompt + metadata scopes
         catalog = await get_catalog()
+        file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
         response = await dispatch(ctx, routing, routed.attempts)  # dispatch + relay

@@ -14,6 +14,7 @@ from firewall.engine.types import Scope
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
+    FileTextPart,
     FunctionCall,
     FunctionCallOutput,
     Message,
@@ -40,6 +41,14 @@ def canonical_prompt(req: CanonicalRequest) -> Iterator[Slot]:
             yield from ((item.summary, i) for i in range(len(item.summary)))
             if item.text:
                 yield from _attr(item, "text")
+
+
+def file_texts(req: CanonicalRequest) -> Iterator[Slot]:
+    for item in req.items:
+        if isinstance(item, Message):
+            for part in item.content:
+                if isinstance(part, FileTextPart):
+                    yield from _attr(part, "text")
 
 
 def canonical_metadata(req: CanonicalRequest) -> Iterator[Slot]:
@@ -90,6 +99,7 @@ def process_request(session: Session, req: CanonicalRequest) -> None:
         raw_prompt = prompt_texts(str(req.dialect), req.raw) if req.raw else None
         if raw_prompt is not None:
             apply(session, raw_prompt, Scope.PROMPT)
+            apply(session, file_texts(req), Scope.PROMPT)  # read from files: not in the raw body
             apply(session, canonical_prompt(req), Scope.PROMPT, record=False)
         else:
             apply(session, canonical_prompt(req), Scope.PROMPT)

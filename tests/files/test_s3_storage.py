@@ -26,6 +26,7 @@ import openai
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
+from django.core.management import call_command
 
 from files.models import File
 from files.services import file_create_from_bytes, files_purge
@@ -156,3 +157,14 @@ def test_purge_removes_s3_objects(s3, workspace):
     File.objects.filter(pk=file.pk).update(expires_at=file.created_at)
     assert files_purge() == 1
     assert _object(s3, file.storage_key) is None and not File.objects.filter(pk=file.pk).exists()
+
+
+def test_ensure_bucket_creates_a_missing_bucket(s3, settings):
+    options = {**settings.STORAGES["files"]["OPTIONS"], "bucket_name": "junction-test-new-bucket"}
+    settings.STORAGES = {**settings.STORAGES, "files": {**settings.STORAGES["files"], "OPTIONS": options}}
+    out = io.StringIO()
+    call_command("files_ensure_bucket", stdout=out)
+    assert "created" in out.getvalue()
+    s3.head_bucket(Bucket="junction-test-new-bucket")
+    call_command("files_ensure_bucket", stdout=out)
+    assert "exists" in out.getvalue()

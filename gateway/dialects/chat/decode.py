@@ -73,7 +73,7 @@ def _decode_message(msg: s.ChatMessage, param: str) -> list[Item]:
         if msg.tool_call_id is None:
             raise invalid_request(f"Missing '{param}.tool_call_id'.", param=f"{param}.tool_call_id")
         return [FunctionCallOutput(call_id=msg.tool_call_id, output=_text_of(msg.content))]
-    parts = _decode_content(msg.content)
+    parts = _decode_content(msg.content, f"{param}.content")
     if msg.role == "assistant" and msg.refusal is not None and not parts:
         parts = [TextPart(msg.refusal)]
     items: list[Item] = []
@@ -85,24 +85,29 @@ def _decode_message(msg: s.ChatMessage, param: str) -> list[Item]:
     return items
 
 
-def _decode_content(content: s.Content) -> list[Part]:
+def _decode_content(content: s.Content, param: str = "content") -> list[Part]:
     if content is None:
         return []
     if isinstance(content, str):
         return [TextPart(content)]
     parts: list[Part] = []
-    for part in content:
+    for k, part in enumerate(content):
+        p = f"{param}[{k}]"
         if isinstance(part, s.TextContent):
             parts.append(TextPart(part.text))
         elif isinstance(part, s.ImageContent):
             image = part.image_url
             if isinstance(image, str):
-                parts.append(ImagePart(url=image))
+                parts.append(ImagePart(url=image, param=p))
             else:
-                parts.append(ImagePart(url=image.url, detail=image.detail))
+                parts.append(ImagePart(url=image.url, detail=image.detail, param=p))
         elif isinstance(part, s.FileContent):
             f = part.file
-            parts.append(FilePart(data_url=f.file_data, file_id=f.file_id, filename=f.filename))
+            if f.file_data is None and f.file_id is None:
+                raise invalid_request(
+                    f"Invalid '{p}.file': 'file_data' or 'file_id' is required.", param=f"{p}.file"
+                )
+            parts.append(FilePart(data_url=f.file_data, file_id=f.file_id, filename=f.filename, param=p))
         else:
             parts.append(TextPart(part.refusal))
     return parts

@@ -124,7 +124,10 @@ def _decode_message(msg: s.MessageParam, param: str) -> list[Item]:
         if isinstance(block, s.TextBlock):
             parts.append(_text_part(block))
         elif isinstance(block, s.ImageBlock):
-            parts.append(ImagePart(url=_source_url(block.source, p)))
+            if block.source.type == "file" and block.source.file_id is not None:
+                parts.append(ImagePart(url="", file_id=block.source.file_id, param=p))
+            else:
+                parts.append(ImagePart(url=_source_url(block.source, p), param=p))
         elif isinstance(block, s.DocumentBlock):
             parts.append(_document(block, p))
         elif isinstance(block, s.ToolUseBlock) and role is Role.ASSISTANT:
@@ -168,7 +171,7 @@ def _source_url(source: s.Source, param: str) -> str:
     if source.type == "url" and source.url is not None:
         return source.url
     raise invalid_request(
-        f"{param}.source: expected a base64 or url source (Anthropic file ids are not supported).",
+        f"{param}.source: expected a base64, url or file source.",
         param=f"{param}.source",
     )
 
@@ -177,7 +180,12 @@ def _document(block: s.DocumentBlock, param: str) -> Part:
     source = block.source
     if source.type == "text" and source.data is not None:
         return TextPart(source.data)
-    return FilePart(data_url=_source_url(source, param), filename=block.title)
+    if source.type == "file" and source.file_id is not None:  # a Junction file id
+        return FilePart(file_id=source.file_id, filename=block.title, param=param)
+    url = _source_url(source, param)
+    if url.startswith("data:"):
+        return FilePart(data_url=url, filename=block.title, param=param)
+    return FilePart(url=url, filename=block.title, param=param)
 
 
 def _decode_tool(raw: dict[str, Any], param: str) -> Tool:

@@ -17,6 +17,7 @@ class Source(Struct):
     data: str | None = None
     media_type: str | None = None
     url: str | None = None
+    file_id: str | None = None
 
 
 class TextBlock(Struct, tag_field="type", tag="text"):

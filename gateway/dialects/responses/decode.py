@@ -130,14 +130,29 @@ def _decode_content(content: str | list[dict[str, Any]], param: str) -> list[Par
         elif isinstance(part, s.RefusalContent):
             parts.append(TextPart(part.refusal))
         elif isinstance(part, s.ImageContent):
-            if part.image_url is None:
+            if part.image_url is None and part.file_id is None:
                 raise invalid_request(
-                    f"Invalid '{p}.image_url': an image URL or data URL is required (file ids are not supported).",
+                    f"Invalid '{p}': 'image_url' (a URL or data URL) or 'file_id' is required.",
                     param=f"{p}.image_url",
                 )
-            parts.append(ImagePart(url=part.image_url, detail=part.detail))
+            parts.append(
+                ImagePart(url=part.image_url or "", detail=part.detail, file_id=part.file_id, param=p)
+            )
         else:
-            parts.append(FilePart(data_url=part.file_data, file_id=part.file_id, filename=part.filename))
+            if sum(x is not None for x in (part.file_data, part.file_id, part.file_url)) != 1:
+                raise invalid_request(
+                    f"Invalid '{p}': exactly one of 'file_data', 'file_id' or 'file_url' is required.",
+                    param=p,
+                )
+            parts.append(
+                FilePart(
+                    data_url=part.file_data,
+                    file_id=part.file_id,
+                    filename=part.filename,
+                    url=part.file_url,
+                    param=p,
+                )
+            )
     return parts
 
 

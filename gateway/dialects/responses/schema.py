@@ -33,6 +33,7 @@ class FileContent(Struct, tag_field="type", tag="input_file"):
     file_data: str | None = None
     file_id: str | None = None
     filename: str | None = None
+    file_url: str | None = None
 
 
 CONTENT_PARTS = {

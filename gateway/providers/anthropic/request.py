@@ -347,11 +347,11 @@ def _part_block(part: Part, param: str) -> dict[str, Any] | None:
     if isinstance(part, ImagePart):
         return {"type": "image", "source": _source(part.url, param)}
     if isinstance(part, FilePart):
-        if part.data_url is None:
+        if part.data_url is None and part.url is None:
             raise unsupported_parameter(
                 f"{param}.file_id", PROVIDER, "Send the document inline as a data URL."
             )
-        source = _source(part.data_url, param)
+        source = _source(part.data_url or part.url or "", param)
         if source.get("media_type") not in ("application/pdf", None):
             raise unsupported_parameter(param, PROVIDER, "Anthropic documents must be PDF.")
         block: dict[str, Any] = {"type": "document", "source": source}

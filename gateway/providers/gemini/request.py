@@ -223,11 +223,11 @@ def _part(part: Part, param: str) -> dict[str, Any] | None:
     if isinstance(part, ImagePart):
         return _media(part.url, param, default_mime="image/jpeg")
     if isinstance(part, FilePart):
-        if part.data_url is None:
+        if part.data_url is None and part.url is None:
             raise unsupported_parameter(
                 f"{param}.file_id", PROVIDER, "Send the document inline as a data URL."
             )
-        return _media(part.data_url, param, default_mime="application/pdf")
+        return _media(part.data_url or part.url or "", param, default_mime="application/pdf")
     raise invalid_request(f"Unsupported content in '{param}'.", param=param)
 
 

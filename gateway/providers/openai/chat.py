@@ -97,6 +97,10 @@ def _part(part: Part, param: str, provider: str) -> dict[str, Any]:
             image["detail"] = part.detail
         return {"type": "image_url", "image_url": image}
     if isinstance(part, FilePart):
+        if part.url is not None:
+            raise unsupported_parameter(
+                f"{param}.file_url", provider, "Chat Completions takes files inline or by id, not by URL."
+            )
         file = {
             k: val
             for k, val in (

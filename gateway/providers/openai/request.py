@@ -82,6 +82,8 @@ def _input_part(part: Part, role: Role) -> dict[str, Any]:
             out["file_data"] = part.data_url
         if part.file_id is not None:
             out["file_id"] = part.file_id
+        if part.url is not None:
+            out["file_url"] = part.url
         if part.filename is not None:
             out["filename"] = part.filename
         return out

@@ -175,7 +175,7 @@ def test_thinking_budget_summarised_as_effort(thinking, effort):
                 "messages": [
                     {
                         "role": "user",
-                        "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}],
+                        "content": [{"type": "image", "source": {"type": "file"}}],
                     }
                 ]
             },
