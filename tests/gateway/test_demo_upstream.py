@@ -32,7 +32,8 @@ def demo(junction, settings):
 
 def readme_python_blocks() -> list[str]:
     readme = (ROOT / "README.md").read_text()
-    quickstart = readme[readme.index("## Quickstart") : readme.index("## Operating it")]
+    start = readme.index("## Quickstart")
+    quickstart = readme[start : readme.index("\n## ", start)]  # up to the next section
     return re.findall(r"```python\n(.*?)```", quickstart, flags=re.S)
 
 
