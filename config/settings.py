@@ -354,7 +354,7 @@ PROVIDER_CREDENTIALS["demo"] = {
 
 # Output tokens reserved for a call that gives no max_tokens (capped by the model's own maximum).
 BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS", 4096)
-# The credit book (billing/book.py): each process leases credit and holds calls against it
+# The credit book (billing/book/): each process leases credit and holds calls against it
 # in memory. A lease takes the call's worst case plus headroom for this many more such calls,
 # never more than 1/BILLING_LEASE_SHARE of what is free; an idle pool hands it back after
 # BILLING_LEASE_IDLE_SECONDS. Charges are written every BILLING_FLUSH_SECONDS (one transaction).
