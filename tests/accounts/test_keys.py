@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.db import connection
 
+from accounts import services as accounts_services
 from accounts.models import ApiKey, Membership, Workspace
-from accounts.services import api_key_create
+from accounts.services import AccountsError, api_key_create, workspace_provision
+from billing.models import LedgerEntry
 from gateway.auth import authenticate
 from tests.conftest import make_key
 
@@ -49,6 +52,25 @@ def test_commands_provision_a_tenant(db, capsys):
     call_command("revoke_api_key", key.prefix)
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_provisioning_a_workspace_is_all_or_nothing(db, monkeypatch):
+    """The commands (create_workspace, bootstrap_workspace, bootstrap_demo) share
+    one service: a key that fails leaves no workspace and no credits behind."""
+    made = workspace_provision(slug="whole", owner_email="o@whole.test", credits=5, key_name="k")
+    assert made.key is not None and made.secret.startswith(made.key.prefix)
+    assert LedgerEntry.objects.get(workspace=made.workspace).amount_units == 500
+
+    def refuse(**kwargs):
+        raise AccountsError("no key today")
+
+    monkeypatch.setattr(accounts_services, "api_key_create", refuse)
+    with pytest.raises(AccountsError):
+        workspace_provision(slug="half", owner_email="o@half.test", credits=5, key_name="k")
+    assert not Workspace.objects.filter(slug="half").exists()
+    assert LedgerEntry.objects.filter(workspace__slug="half").count() == 0
+    with pytest.raises(AccountsError, match="negative"):
+        workspace_provision(slug="owing", owner_email="o@owing.test", credits=-1)
 
 
 def test_management_api_is_scoped_to_the_keys_workspace(manage_client, workspace, other_workspace):
