@@ -202,6 +202,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Files (files/tasks.py): expired files and their blobs.
     "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
+# With no broker nothing runs that schedule: the ASGI process runs it itself, the
+# embedded beat (config/embedded_beat.py), each task at most this many seconds apart,
+# the first round this long after startup. Off with a broker (Celery beat runs it).
+EMBEDDED_BEAT = env_bool("JUNCTION_EMBEDDED_BEAT", CELERY_TASK_ALWAYS_EAGER)
+EMBEDDED_BEAT_MAX_SECONDS = env_float("JUNCTION_EMBEDDED_BEAT_MAX_SECONDS", 30.0)
+EMBEDDED_BEAT_FIRST_DELAY = env_float("JUNCTION_EMBEDDED_BEAT_FIRST_DELAY", 5.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
