@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -131,6 +133,20 @@ def api_key_create(
         kind=kind,
     )
     return key, secret
+
+
+def api_keys_mark_used(*, used: Mapping[int, datetime]) -> int:
+    """Set keys' ``last_used_at`` (key id -> when it was last used) in one
+    UPDATE; a key already marked later (by another process) keeps its time."""
+    if not used:
+        return 0
+    newer = [
+        When(Q(pk=key_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=at)), then=Value(at))
+        for key_id, at in used.items()
+    ]
+    return ApiKey.objects.filter(pk__in=list(used)).update(
+        last_used_at=Case(*newer, default=F("last_used_at"), output_field=DateTimeField())
+    )
 
 
 def chat_key_for_member(*, membership: Membership) -> ApiKey:

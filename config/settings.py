@@ -311,6 +311,9 @@ UPSTREAM_MAX_RESPONSE_BYTES = env_int("UPSTREAM_MAX_RESPONSE_BYTES", 100 * 1024 
 # How long a process trusts its own copy of an API key (seconds). Revocation
 # reaches every process within this bound.
 API_KEY_LOCAL_TTL = env_float("API_KEY_LOCAL_TTL", 3.0)
+# A key's last_used_at is written from the request logs at most this often per key
+# and process (accounts/key_use.py): never a database write per call.
+API_KEY_LAST_USED_SECONDS = env_float("API_KEY_LAST_USED_SECONDS", 60.0)
 # How long the shared cache (Redis) keeps a key record (seconds); revocation
 # deletes it at once.
 API_KEY_SHARED_TTL = env_int("API_KEY_SHARED_TTL", 300)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts import services as accounts_services
+from accounts.key_use import KeyUseRecorder
 from accounts.models import ApiKey, Membership, Workspace
-from accounts.services import AccountsError, api_key_create, workspace_provision
+from accounts.selectors import api_key_list
+from accounts.services import AccountsError, api_key_create, api_keys_mark_used, workspace_provision
 from billing.models import LedgerEntry
 from gateway.auth import authenticate
+from gateway.logs import request_logs
 from tests.conftest import make_key
+from tests.helpers import wait_for_logs
 
 
 def test_secret_is_nowhere_in_the_database(workspace):
@@ -141,3 +147,39 @@ def test_a_key_forgotten_during_its_lookup_is_looked_up_again(api_key, monkeypat
     async_to_sync(authenticate)(api_key.secret)
     async_to_sync(authenticate)(api_key.secret)
     assert len(calls) == 2  # what the first lookup read was not kept
+
+
+def test_a_keys_last_use_is_written_from_the_logs_not_per_call(client, fake_openai, api_key):
+    """The /v1 call writes nothing for its key; the log writer's batch marks it."""
+    before = timezone.now()
+    client.embeddings.create(model="text-embedding-3-small", input="one")
+    (row,) = wait_for_logs()
+    request_logs.flush()  # the row is in; its batch's listeners run before the writer idles
+    key = ApiKey.objects.get(pk=api_key.pk)
+    assert key.last_used_at == row.created_at and key.last_used_at >= before - timedelta(seconds=1)
+    # The console's keys page shows it.
+    (listed,) = api_key_list(workspace_id=api_key.workspace.pk)
+    assert listed.last_used == row.created_at
+
+
+def test_last_use_is_one_update_per_batch_and_once_a_minute_per_key(workspace, django_assert_num_queries):
+    one, two = make_key(workspace), make_key(workspace)
+    recorder = KeyUseRecorder()
+    now = timezone.now()
+    rows = [
+        {"api_key_id": one.pk, "created_at": now - timedelta(seconds=2)},
+        {"api_key_id": one.pk, "created_at": now},
+        {"api_key_id": two.pk, "created_at": now - timedelta(seconds=1)},
+        {"api_key_id": None, "created_at": now},  # unauthenticated: no key
+    ]
+    with django_assert_num_queries(1):
+        recorder(rows)
+    assert ApiKey.objects.get(pk=one.pk).last_used_at == now
+    assert ApiKey.objects.get(pk=two.pk).last_used_at == now - timedelta(seconds=1)
+    with django_assert_num_queries(0):  # within the minute: nothing written
+        recorder([{"api_key_id": one.pk, "created_at": now + timedelta(seconds=5)}])
+    assert ApiKey.objects.get(pk=one.pk).last_used_at == now
+    # Another process's later mark is never moved back.
+    api_keys_mark_used(used={two.pk: now + timedelta(seconds=30)})
+    api_keys_mark_used(used={two.pk: now})
+    assert ApiKey.objects.get(pk=two.pk).last_used_at == now + timedelta(seconds=30)
