@@ -17,7 +17,7 @@ from accounts.models import ApiKey, Membership, Workspace
 from accounts.selectors import api_key_list
 from accounts.services import AccountsError, api_key_create, api_keys_mark_used, workspace_provision
 from billing.models import LedgerEntry
-from gateway.auth import authenticate
+from gateway.auth import authenticate, forget_key, key_cache
 from gateway.logs import request_logs
 from tests.conftest import make_key
 from tests.helpers import wait_for_logs
@@ -112,16 +112,15 @@ def test_inference_key_cannot_use_management_api(api_key):
 
 
 def test_concurrent_misses_share_one_lookup(api_key, monkeypatch):
-    from gateway import auth
-
     calls: list[str] = []
-    real = auth._load_from_db
+    real = key_cache.loader
+    assert real is not None
 
     def counting(key_hash):
         calls.append(key_hash)
         return real(key_hash)
 
-    monkeypatch.setattr(auth, "_load_from_db", counting)
+    monkeypatch.setattr(key_cache, "loader", counting)
 
     async def many():
         return await asyncio.gather(*(authenticate(api_key.secret) for _ in range(10)))
@@ -132,18 +131,17 @@ def test_concurrent_misses_share_one_lookup(api_key, monkeypatch):
 
 
 def test_a_key_forgotten_during_its_lookup_is_looked_up_again(api_key, monkeypatch):
-    from gateway import auth
-
     calls: list[str] = []
-    real = auth._load_from_db
+    real = key_cache.loader
+    assert real is not None
 
     def revoked_meanwhile(key_hash):
         calls.append(key_hash)
         principal = real(key_hash)
-        auth.forget_key(key_hash)  # e.g. revoked while the first lookup ran
+        forget_key(key_hash)  # e.g. revoked while the first lookup ran
         return principal
 
-    monkeypatch.setattr(auth, "_load_from_db", revoked_meanwhile)
+    monkeypatch.setattr(key_cache, "loader", revoked_meanwhile)
     async_to_sync(authenticate)(api_key.secret)
     async_to_sync(authenticate)(api_key.secret)
     assert len(calls) == 2  # what the first lookup read was not kept
