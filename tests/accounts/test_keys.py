@@ -17,6 +17,7 @@ from accounts.models import ApiKey, Membership, Workspace
 from accounts.selectors import api_key_list
 from accounts.services import AccountsError, api_key_create, api_keys_mark_used, workspace_provision
 from billing.models import LedgerEntry
+from console.templatetags.console import ago
 from gateway.auth import authenticate, forget_key, key_cache
 from gateway.logs import request_logs
 from tests.conftest import make_key
@@ -181,3 +182,10 @@ def test_last_use_is_one_update_per_batch_and_once_a_minute_per_key(workspace, d
     api_keys_mark_used(used={two.pk: now + timedelta(seconds=30)})
     api_keys_mark_used(used={two.pk: now})
     assert ApiKey.objects.get(pk=two.pk).last_used_at == now + timedelta(seconds=30)
+
+
+def test_the_keys_page_says_when_a_key_was_last_used():
+    now = timezone.now()
+    assert ago(now - timedelta(seconds=10)) == "just now"  # not "0 minutes ago"
+    assert ago(now - timedelta(minutes=3, seconds=5)) == "3\xa0minutes ago"
+    assert ago(None) == "never"
