@@ -442,6 +442,9 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 # 504 naming the job (s), and how long a job's result stays readable (s).
 IMAGES_JOB_TIMEOUT = env_float("IMAGES_JOB_TIMEOUT", 300.0)
 IMAGES_JOB_TTL = env_int("IMAGES_JOB_TTL", 24 * 3600)
+# Run image jobs on a worker thread of the web process instead of a Celery
+# worker: the embedded default (eager Celery); tests without a worker set it.
+IMAGES_JOBS_IN_PROCESS = env_bool("IMAGES_JOBS_IN_PROCESS", CELERY_TASK_ALWAYS_EAGER)
 
 S3_BUCKET = env("S3_BUCKET")
 if S3_BUCKET:

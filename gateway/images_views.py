@@ -81,6 +81,12 @@ def _eager_job(job_id: str, payload: dict[str, Any], loop: asyncio.AbstractEvent
         close_old_connections()
 
 
+def byok_header(name: str) -> bool:
+    """``X-<Provider>-Key``: a per-request provider key the job's routing reads
+    (never Junction's own key, which the job does not need)."""
+    return name.startswith("x-") and name.endswith("-key") and name != "x-api-key"
+
+
 def public_base(request: HttpRequest) -> str:
     return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")
 
@@ -183,10 +189,10 @@ async def _create(request: HttpRequest, operation: str) -> HttpResponseBase:
         request=req,
         key_hash=principal.key_hash,
         request_id=ctx.request_id,
-        headers={k: v for k, v in ctx.headers.items() if k in JOB_HEADERS or k.endswith("-key")},
+        headers={k: v for k, v in ctx.headers.items() if k in JOB_HEADERS or byok_header(k)},
         client_ip=ctx.client_ip,
     )
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.IMAGES_JOBS_IN_PROCESS:
         loop = asyncio.get_running_loop()
         loop.run_in_executor(job_threads(), _eager_job, job.public_id, payload, loop)
     else:

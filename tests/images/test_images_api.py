@@ -252,3 +252,26 @@ def test_every_mount(junction, api_key, fake_openai, mount):
         api_key=api_key.secret, base_url=f"{junction.url}{mount}", max_retries=0, timeout=20
     )
     assert other.images.generate(model="gpt-image-1", prompt="x").data[0].url
+
+
+def test_firewall_screens_the_prompt(client, fake_openai, workspace):
+    from firewall.rules import RuleData
+    from firewall.services import Actor, policy_create
+
+    block = RuleData(
+        name="no secrets", matcher="substring", pattern="TOPSECRET", scopes=["prompt"], action="block"
+    )
+    mask = RuleData(name="names", matcher="substring", pattern="Alice", scopes=["prompt"], action="mask")
+    policy_create(workspace=workspace, actor=Actor(label="t"), name="p", rules=[block, mask])
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.images.generate(model="gpt-image-1", prompt="draw TOPSECRET plans")
+    assert caught.value.body["type"] == "firewall_blocked"
+    assert fake_openai.requests == []
+    client.images.generate(model="gpt-image-1", prompt="a portrait of Alice")
+    assert "Alice" not in fake_openai.requests[-1].body["prompt"]
+
+
+def test_models_show_image_prices(client, fake_openai):
+    model = client.models.retrieve("gpt-image-1")
+    prices = (model.model_extra or {})["pricing"]["images"]
+    assert prices["high"]["1536x1024"] == "0.25" and prices["low"]["1024x1024"] == "0.011"
