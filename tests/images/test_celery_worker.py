@@ -92,7 +92,9 @@ def test_worker_runs_the_job_and_charges_once_when_the_client_left(
         while not fake_openai.requests and time.monotonic() < deadline:
             time.sleep(0.05)
         last = ImageJob.objects.order_by("-id").first()
-        assert fake_openai.requests, f"the worker never called the upstream: {last and (last.status, last.error)}"
+        assert fake_openai.requests, (
+            f"the worker never called the upstream: {last and (last.status, last.error)}"
+        )
     fake_openai.images.release.set()
     deadline = time.monotonic() + 30
     job = None

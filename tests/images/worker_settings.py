@@ -10,7 +10,10 @@ from config.settings_test import PROVIDER_CREDENTIALS, STORAGES
 
 PROVIDER_CREDENTIALS = {
     **PROVIDER_CREDENTIALS,
-    "openai": {"api_key": os.environ["JUNCTION_WORKER_OPENAI_KEY"], "base_url": os.environ["JUNCTION_WORKER_OPENAI_URL"]},
+    "openai": {
+        "api_key": os.environ["JUNCTION_WORKER_OPENAI_KEY"],
+        "base_url": os.environ["JUNCTION_WORKER_OPENAI_URL"],
+    },
 }
 FILES_ROOT = Path(os.environ["JUNCTION_WORKER_FILES_ROOT"])
 FILES_TMP_DIR = FILES_ROOT / "tmp"
