@@ -23,7 +23,7 @@ import msgspec
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from billing.book import book
+from billing.book.credit_book import book
 from files.generated import generated_images_set_cost
 from files.image_jobs import image_job_finish, image_job_group, image_job_start
 from gateway.canonical_images import ImageRequest

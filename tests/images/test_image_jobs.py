@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from billing.book import book
+from billing.book.credit_book import book
 from billing.models import LedgerEntry
 from files.models import GeneratedImage, ImageJob
 from tests.conftest import make_key

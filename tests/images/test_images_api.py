@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from billing.book import book
+from billing.book.credit_book import book
 from billing.models import LedgerEntry
 from files.models import GeneratedImage
 from tests.billing.conftest import set_balance
