@@ -27,6 +27,7 @@ from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
 from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
+from gateway.capabilities import check_logprobs
 from gateway.catalog.snapshot import Credentials, DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
@@ -141,6 +142,7 @@ async def model_call(
         await firewall.screen_request(ctx, screen, body_size=len(request.body))  # prompt + metadata scopes
         catalog = await get_catalog()
         file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
+        check_logprobs(creq, catalog)  # log probabilities need a model that returns them (400)
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
         response = await dispatch(ctx, routing, routed.attempts, inputs)  # dispatch + relay

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
@@ -32,6 +33,7 @@ from gateway.canonical import (
     StreamError,
     TextDelta,
     TextPart,
+    TokenLogprob,
     ToolCallDelta,
     ToolCallStart,
     Usage,
@@ -75,13 +77,26 @@ def finish_reason(resp: CanonicalResponse) -> str:
     return _FINISH[reason]
 
 
-def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
+def choice_logprobs(tokens: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    """A choice's ``logprobs`` (null unless the answer carries token log probabilities)."""
+    return (
+        None
+        if tokens is None
+        else {"content": logprobs.to_wire(tokens, utf8_fallback=False), "refusal": None}
+    )
+
+
+def encode_response(
+    resp: CanonicalResponse, extras: Mapping[str, Any], *, request: CanonicalRequest | None = None
+) -> bytes:
     texts: list[str] = []
+    tokens: list[list[TokenLogprob] | None] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
     for item in resp.output:
         if isinstance(item, Message):
             texts.extend(p.text for p in item.content if isinstance(p, TextPart))
+            tokens.extend(p.logprobs for p in item.content if isinstance(p, TextPart))
         elif isinstance(item, FunctionCall):
             calls.append(
                 {
@@ -108,7 +123,14 @@ def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes
         "object": "chat.completion",
         "created": resp.created or int(time.time()),
         "model": resp.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(resp)}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": choice_logprobs(logprobs.joined(tokens)),
+                "finish_reason": finish_reason(resp),
+            }
+        ],
         "usage": usage_object(resp.usage),
     }
     add_fields(body, extras)
@@ -141,13 +163,17 @@ class StreamEncoder:
         self._ended = False
         self._saw_tool_call = False
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def _chunk(
+        self, delta: dict[str, Any], finish: str | None = None, tokens: list[TokenLogprob] | None = None
+    ) -> dict[str, Any]:
         return {
             "id": self._id,
             "object": "chat.completion.chunk",
             "created": self._created,
             "model": self._model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {"index": 0, "delta": delta, "logprobs": choice_logprobs(tokens), "finish_reason": finish}
+            ],
         }
 
     @staticmethod
@@ -175,7 +201,9 @@ class StreamEncoder:
         if not self._started:
             head = self._start(None)
         if isinstance(event, TextDelta):
-            return head + (self._sse(self._chunk({"content": event.text})) if event.text else b"")
+            if not event.text and not event.logprobs:
+                return head
+            return head + self._sse(self._chunk({"content": event.text}, tokens=event.logprobs))
         if isinstance(event, ReasoningDelta):
             return head + (self._sse(self._chunk({"reasoning_content": event.text})) if event.text else b"")
         if isinstance(event, ToolCallStart):
