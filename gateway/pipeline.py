@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 import msgspec
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from billing import idempotency
@@ -31,7 +32,7 @@ from gateway.capabilities import check_logprobs
 from gateway.catalog.snapshot import Credentials, DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
-from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.errors import ErrorType, GatewayError, database_unavailable, invalid_request
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
 from gateway.providers import provider_adapter
 from gateway.relay import Plan, RelayStream, add_headers, relay_json, relay_stream
@@ -155,6 +156,10 @@ async def model_call(
     except asyncio.CancelledError:  # the client went away before the answer: log (and settle) anyway
         ctx.client_disconnected()
         raise
+    except (OperationalError, InterfaceError) as exc:  # PostgreSQL down or restarting: retry later
+        logger.warning("database unavailable in %s (%s): %s", endpoint, ctx.request_id, exc)
+        response = error_answer(ctx, database_unavailable())
+        return response
     except Exception:
         logger.exception("unhandled error in %s (%s)", endpoint, ctx.request_id)
         response = error_answer(

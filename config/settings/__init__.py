@@ -22,7 +22,8 @@ its concern:
 - ``billing``: Billing: reservations, the credit book's leases, idempotency, rate limits,
   Stripe, the BYOK fee.
 - ``routing``: Routing: rule caches, fallbacks, breakers, live health.
-- ``files``: Files: blob storage (local disk or S3), upload limits, signed links.
+- ``files``: Files: blob storage (local disk or S3), upload limits, signed links, files sent
+  to upstreams, the images API's jobs.
 - ``console``: The console and the chat app: accounts (django-allauth), 2FA, chat attachments.
 - ``security``: Production: provider-key encryption, the refusal to start on laptop defaults,
   HTTPS-only cookies and redirects.

@@ -1,10 +1,12 @@
-"""Files: blob storage (local disk or S3), upload limits, signed links."""
+"""Files: blob storage (local disk or S3), upload limits, signed links, files sent to upstreams,
+the images API's jobs."""
 
 from pathlib import Path
 from typing import Any
 
 from config.settings.core import DATA_DIR, SECRET_KEY, STORAGES
-from config.settings.environment import env, env_int
+from config.settings.environment import env, env_bool, env_float, env_int
+from config.settings.services import CELERY_TASK_ALWAYS_EAGER
 
 # Uploaded files (files/): blobs on the local disk under FILES_ROOT, or in an
 # S3-compatible bucket when S3_BUCKET is set (AWS S3, MinIO, R2). S3
@@ -34,6 +36,13 @@ FILES_UPSTREAM_MIN_BYTES = env_int("FILES_UPSTREAM_MIN_BYTES", 512 * 1024)
 FILES_UPSTREAM_TTL = env_int("FILES_UPSTREAM_TTL", 7 * 24 * 3600)
 FILES_GEMINI_INLINE_MAX_BYTES = env_int("FILES_GEMINI_INLINE_MAX_BYTES", 19 * 1024 * 1024)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
+# The images API (docs/images.md): how long a call waits for its job before a
+# 504 naming the job (s), and how long a job's result stays readable (s).
+IMAGES_JOB_TIMEOUT = env_float("IMAGES_JOB_TIMEOUT", 300.0)
+IMAGES_JOB_TTL = env_int("IMAGES_JOB_TTL", 24 * 3600)
+# Run image jobs on a worker thread of the web process instead of a Celery
+# worker: the embedded default (eager Celery); tests without a worker set it.
+IMAGES_JOBS_IN_PROCESS = env_bool("IMAGES_JOBS_IN_PROCESS", CELERY_TASK_ALWAYS_EAGER)
 
 S3_BUCKET = env("S3_BUCKET")
 if S3_BUCKET:

@@ -52,6 +52,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Images (files/tasks.py): image jobs older than IMAGES_JOB_TTL.
+    "images-purge-jobs": {"task": "files.purge_image_jobs", "schedule": 3600.0},
     # Files (files/tasks.py): expired files and their blobs.
     "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
