@@ -30,6 +30,7 @@ from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_crede
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
 from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.hosted_tools import check_tools
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
 from gateway.providers import provider_adapter
 from gateway.relay import Plan, RelayStream, add_headers, relay_json, relay_stream
@@ -140,6 +141,7 @@ async def model_call(
         await firewall.screen_request(ctx, screen, body_size=len(request.body))  # prompt + metadata scopes
         catalog = await get_catalog()
         file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
+        check_tools(ctx, catalog)  # hosted tools need the model's catalog flag (400 unsupported_tool)
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
         response = await dispatch(ctx, routing, routed.attempts)  # dispatch + relay

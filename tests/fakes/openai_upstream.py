@@ -12,6 +12,8 @@ it wants in the prompt itself:
 ``[[hold]]``                         a stream that waits for ``release`` after its first chunk
 ``[[holdword]]``                     a stream that waits for ``release`` after its first word
 ``[[tool]]``                         a function call to the first declared tool
+``[[search]]``                       with a web_search tool declared: a ``web_search_call`` item first
+                                     and ``url_citation`` annotations on the text (``SEARCH_*``)
 ``[[reason]]``                       reasoning first (chat: DeepSeek's ``reasoning_content``;
                                      responses: a reasoning item with a summary and
                                      ``encrypted_content``)
@@ -38,6 +40,26 @@ REPLY = "Hello from the fake upstream! héllo 🌍 done."
 JSON_REPLY = '{"city": "Paris", "temperature_c": 18}'
 REASONING = "The user greets me; answer warmly."
 ENCRYPTED = "gAAAAAfake-encrypted-reasoning=="
+SEARCH_QUERY = "fake upstream greeting"
+SEARCH_URL = "https://example.com/greeting"
+SEARCH_TITLE = "Greetings, explained"
+
+
+def search_annotations(reply: str) -> list[dict[str, Any]]:
+    """A ``url_citation`` on the reply's "héllo 🌍" (character offsets, as OpenAI gives them)."""
+    start = reply.find("héllo")
+    if start < 0:
+        return []
+    end = start + len("héllo 🌍")
+    return [
+        {
+            "type": "url_citation",
+            "start_index": start,
+            "end_index": end,
+            "url": SEARCH_URL,
+            "title": SEARCH_TITLE,
+        }
+    ]
 
 
 @dataclass
@@ -248,6 +270,18 @@ class FakeOpenAI:
             if "reasoning.encrypted_content" in (body.get("include") or []):
                 reasoning["encrypted_content"] = ENCRYPTED
             output.append(reasoning)
+        searching = "[[search]]" in text and any(
+            str(t.get("type", "")).startswith("web_search") for t in body.get("tools") or []
+        )
+        if searching:
+            action = {
+                "type": "search",
+                "query": SEARCH_QUERY,
+                "sources": [{"type": "url", "url": SEARCH_URL}],
+            }
+            output.append(
+                {"id": "ws_fake", "type": "web_search_call", "status": "completed", "action": action}
+            )
         if "[[tool]]" in text and tool:
             output.append(
                 {
@@ -266,7 +300,14 @@ class FakeOpenAI:
                     "type": "message",
                     "status": "completed",
                     "role": "assistant",
-                    "content": [{"type": "output_text", "text": reply, "annotations": [], "logprobs": []}],
+                    "content": [
+                        {
+                            "type": "output_text",
+                            "text": reply,
+                            "annotations": search_annotations(reply) if searching else [],
+                            "logprobs": [],
+                        }
+                    ],
                 }
             )
         text_config = (body.get("text") or {}).get("format") or {"type": "text"}
@@ -324,6 +365,11 @@ class FakeOpenAI:
                 emit("response.reasoning_summary_text.done", {**ref, "summary_index": 0, "text": REASONING})
                 part = {"type": "summary_text", "text": REASONING}
                 emit("response.reasoning_summary_part.done", {**ref, "summary_index": 0, "part": part})
+            elif item["type"] == "web_search_call":
+                opened = {**item, "status": "in_progress", "action": {"type": "search"}}
+                emit("response.output_item.added", {"output_index": index, "item": opened})
+                for status in ("in_progress", "searching", "completed"):
+                    emit(f"response.web_search_call.{status}", ref)
             elif item["type"] == "function_call":
                 opened = {**item, "status": "in_progress", "arguments": ""}
                 emit("response.output_item.added", {"output_index": index, "item": opened})
@@ -339,6 +385,11 @@ class FakeOpenAI:
                     emit(
                         "response.output_text.delta",
                         {**ref, "content_index": 0, "delta": word, "logprobs": []},
+                    )
+                for n, annotation in enumerate(item["content"][0]["annotations"]):
+                    emit(
+                        "response.output_text.annotation.added",
+                        {**ref, "content_index": 0, "annotation_index": n, "annotation": annotation},
                     )
                 emit("response.output_text.done", {**ref, "content_index": 0, "text": reply, "logprobs": []})
                 emit("response.content_part.done", {**ref, "content_index": 0, "part": item["content"][0]})

@@ -30,7 +30,7 @@ from gateway.canonical import (
 )
 from gateway.dialects import validate as v
 from gateway.dialects.messages import schema as s
-from gateway.errors import invalid_request
+from gateway.errors import invalid_request, unsupported_tool
 from gateway.reasoning_state import unpack
 
 DIALECT = Dialect.MESSAGES
@@ -195,8 +195,8 @@ def _decode_tool(raw: dict[str, Any], param: str) -> Tool:
         # provider's web search option uses, for the Anthropic adapter.
         return WebSearchTool(options={"anthropic": dict(raw)})
     if kind not in (None, "custom"):
-        raise invalid_request(
-            f"{param}: only custom (client) tools and web_search are supported, got {kind!r}.", param=param
+        raise unsupported_tool(
+            param, f"{param}: only custom (client) tools and web_search are supported, got {kind!r}."
         )
     tool = v.convert(raw, s.CustomTool, param=param, dotted=True)
     return FunctionTool(

@@ -21,11 +21,14 @@ from gateway.canonical import (
     Role,
     TextPart,
     ToolChoiceMode,
+    WebSearchTool,
 )
-from gateway.errors import invalid_request, unsupported_parameter
+from gateway.errors import invalid_request, unsupported_parameter, unsupported_tool
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.content import call_arguments, split_data_url
+from gateway.providers.gemini import grounding
 from gateway.providers.params import param_name
+from gateway.providers.web_search import tool_param
 from gateway.reasoning_state import state_for
 
 PROVIDER = "gemini"
@@ -118,11 +121,15 @@ def _generation_config(req: CanonicalRequest) -> dict[str, Any]:
 
 def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
     declarations: list[dict[str, Any]] = []
+    hosted: list[dict[str, Any]] = []
     for i, tool in enumerate(req.tools):
+        if isinstance(tool, WebSearchTool):
+            hosted.append(grounding.search_tool(tool, tool_param(req.dialect, i, tool)))
+            continue
         if not isinstance(tool, FunctionTool):
-            kind = type(tool).__name__.removesuffix("Tool").lower()
-            raise unsupported_parameter(
-                f"tools[{i}]", PROVIDER, f"Tool type '{kind}' cannot be served by Gemini."
+            kind = "image_generation"  # the one hosted tool left
+            raise unsupported_tool(
+                f"tools[{i}]", f"Tool type '{kind}' cannot be served by Gemini.", provider=PROVIDER
             )
         decl: dict[str, Any] = {"name": tool.name}
         if tool.description:
@@ -130,8 +137,8 @@ def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
         if tool.parameters:
             decl["parametersJsonSchema"] = tool.parameters
         declarations.append(decl)
-    if declarations:
-        body["tools"] = [{"functionDeclarations": declarations}]
+    if declarations or hosted:
+        body["tools"] = ([{"functionDeclarations": declarations}] if declarations else []) + hosted
     tc = req.tool_choice
     if tc is None or not declarations:
         return

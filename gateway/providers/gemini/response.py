@@ -10,6 +10,7 @@ import msgspec
 
 from gateway.canonical import (
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
@@ -30,9 +31,11 @@ from gateway.canonical import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    WebSearchProgress,
 )
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.errors import classify
+from gateway.providers.gemini import grounding
 from gateway.sse import SSEParser
 
 PROVIDER = "gemini"
@@ -125,12 +128,23 @@ def parse_response(body: bytes) -> CanonicalResponse:
         elif isinstance(part.get("text"), str):
             text.append(TextPart(part["text"]))
     flush()
+    usage = usage_from(data.get("usageMetadata"))
+    meta = candidate.get("groundingMetadata")
+    if grounding.is_grounded(meta):
+        usage.web_search_calls = 1  # Google bills grounding per grounded prompt
+        messages = [item for item in output if isinstance(item, Message)]
+        if messages:
+            text_parts = [p for p in messages[0].content if isinstance(p, TextPart)]
+            joined = "".join(p.text for m in messages for p in m.content if isinstance(p, TextPart))
+            if text_parts:
+                text_parts[0].citations = grounding.citations(meta, joined) or None
+        output[:0] = grounding.searches(response_id, meta)
     blocked = not candidate and (data.get("promptFeedback") or {}).get("blockReason")
     return CanonicalResponse(
         id=response_id,
         model=data.get("modelVersion") or "",
         output=output,
-        usage=usage_from(data.get("usageMetadata")),
+        usage=usage,
         finish_reason=FinishReason.CONTENT_FILTER
         if blocked
         else finish_reason(candidate.get("finishReason"), has_calls=calls > 0),
@@ -149,6 +163,8 @@ class StreamDecoder:
         self._finish: Any = None
         self._blocked = False
         self._done = False
+        self._grounding: Any = None  # the last groundingMetadata seen (the final chunk has it whole)
+        self._text: list[str] = []  # the answer's text, which grounding segments index
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
@@ -171,7 +187,13 @@ class StreamDecoder:
             if self._blocked
             else finish_reason(self._finish, has_calls=self._calls > 0)
         )
-        return [*events, UsageEvent(usage_from(self._usage)), Finish(reason)]
+        usage = usage_from(self._usage)
+        if grounding.is_grounded(self._grounding):
+            usage.web_search_calls = 1  # Google bills grounding per grounded prompt
+            events.extend(CitationAdded(c) for c in grounding.citations(self._grounding, "".join(self._text)))
+            for call in grounding.searches(self._id, self._grounding):
+                events.append(WebSearchProgress(call.id or "", "completed", call.query, list(call.sources)))
+        return [*events, UsageEvent(usage), Finish(reason)]
 
     def _safe(self, raw: str) -> list[Event]:
         """A malformed event ends the stream with an error instead of an exception."""
@@ -206,6 +228,8 @@ class StreamDecoder:
             events.extend(self._part(part))
         if candidate.get("finishReason"):
             self._finish = candidate["finishReason"]
+        if candidate.get("groundingMetadata"):
+            self._grounding = candidate["groundingMetadata"]
         return events
 
     def _part(self, part: dict[str, Any]) -> list[Event]:
@@ -225,6 +249,7 @@ class StreamDecoder:
                 ToolCallDone(index=index),
             ]
         if part.get("text"):
+            self._text.append(part["text"])
             events.append(TextDelta(part["text"]))
         return events
 

@@ -14,7 +14,13 @@ import msgspec
 from gateway.canonical import CanonicalRequest, Dialect, Usage
 from gateway.dialects.base import AnswerFields, PassedAnswer
 from gateway.providers.base import PassThrough, UpstreamRequest, UsageHook, read_json_answer
-from gateway.providers.openai.wire import PATHS, auth_headers, usage_from_chat, usage_from_responses
+from gateway.providers.openai.wire import (
+    PATHS,
+    auth_headers,
+    count_hosted_calls,
+    usage_from_chat,
+    usage_from_responses,
+)
 from gateway.sse import LazyEvent
 
 # Body fields that are Junction's own and never reach an upstream.
@@ -96,7 +102,14 @@ class OpenAIPassThrough:
         )
 
     def read_answer(self, body: bytes) -> PassedAnswer:
-        return read_json_answer(body, self.usage_from)
+        answer = read_json_answer(body, self.usage_from)
+        if (
+            self.dialect is Dialect.RESPONSES
+            and answer.usage is not None
+            and isinstance(answer.decoded, dict)
+        ):
+            count_hosted_calls(answer.usage, answer.decoded.get("output"))  # billed per search / image
+        return answer
 
     def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> MarkedStream:
         if self.dialect is Dialect.RESPONSES:
@@ -129,6 +142,7 @@ def _responses_rewriter(on_usage: UsageHook) -> Callable[[LazyEvent], bytes | No
         usage = usage_from_responses(inner.get("usage"))
         if usage is None:
             return ev.raw
+        count_hosted_calls(usage, inner.get("output"))  # billed per search / image
         fields = AnswerFields.of(on_usage(usage))
         inner["usage"].update(fields.usage)
         inner.update(fields)

@@ -55,6 +55,18 @@ def usage_from_responses(usage: Any) -> Usage | None:
     )
 
 
+def count_hosted_calls(usage: Usage, output: Any) -> Usage:
+    """Add the hosted tool calls a Responses ``output`` list holds (billed per
+    call: ``web_search_call``, ``image_generation_call``) to ``usage``."""
+    for raw in output if isinstance(output, list) else []:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "web_search_call":
+            usage.web_search_calls += 1
+        elif kind == "image_generation_call" and raw.get("status") != "failed":
+            usage.images += 1
+    return usage
+
+
 def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: str) -> GatewayError:
     """An OpenAI-format error body (also what OpenAI-compatible servers send)."""
     raw: Any
