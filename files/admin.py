@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from files.models import File
+from files.models import File, GeneratedImage, ImageJob
 
 
 @admin.register(File)
@@ -20,6 +20,37 @@ class FileAdmin(admin.ModelAdmin):
     readonly_fields = [
         f.name for f in File._meta.fields
     ]  # the blob key stays server-side; rows change via services
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(GeneratedImage)
+class GeneratedImageAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "workspace",
+        "source",
+        "model",
+        "size",
+        "quality",
+        "cost_units",
+        "created_at",
+    )
+    list_filter = ("source", "model")
+    search_fields = ("public_id", "request_id", "prompt")
+    readonly_fields = [f.name for f in GeneratedImage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ImageJob)
+class ImageJobAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "workspace", "operation", "status", "created_at", "finished_at")
+    list_filter = ("operation", "status")
+    search_fields = ("public_id", "request_id")
+    readonly_fields = [f.name for f in ImageJob._meta.fields]
 
     def has_add_permission(self, request):
         return False

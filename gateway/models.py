@@ -48,6 +48,8 @@ class CatalogModel(models.Model):
     cache_write_5m_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     cache_write_1h_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     reasoning_price = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # Image models: USD per image by quality, then size ({"low": {"1024x1024": "0.011"}}).
+    image_prices = models.JSONField(default=dict, blank=True)
     aliases = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -74,8 +76,17 @@ def _model_object(model: ModelInfo, providers: list[str]) -> dict[str, object]:
             "reasoning": str(p.reasoning or p.output),
             "image": str(p.image),
             "web_search": str(p.web_search),
+            # image models: USD per image by quality and size
+            **({"images": _image_prices(p.images)} if p.images else {}),
         },
     }
+
+
+def _image_prices(rows: tuple[tuple[str, str, Decimal], ...]) -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = {}
+    for quality, size, price in rows:
+        table.setdefault(quality, {})[size] = str(price)
+    return table
 
 
 def _available(catalog: Catalog) -> dict[str, dict[str, object]]:

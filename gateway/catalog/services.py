@@ -55,6 +55,7 @@ def catalog_sync(*, path: Path) -> dict[str, int]:
                 "capabilities": entry.get("capabilities", []),
                 "quality_tier": entry.get("quality_tier", 2),
                 "aliases": entry.get("aliases", []),
+                "image_prices": entry.get("image_prices", {}),
                 **prices,
             },
         )

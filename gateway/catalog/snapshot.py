@@ -37,6 +37,8 @@ class Prices:
     cache_write_5m: Decimal = Decimal(0)  # 0: as input
     cache_write_1h: Decimal = Decimal(0)  # 0: as input
     reasoning: Decimal = Decimal(0)  # 0: as output
+    # Image models: (quality, size, USD per image) rows of the catalog's image_prices.
+    images: tuple[tuple[str, str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,16 @@ def provider_credentials(provider: ProviderInfo) -> Credentials | None:
     return Credentials(api_key=api_key, base_url=base_url)
 
 
+def image_price_rows(table: object) -> tuple[tuple[str, str, Decimal], ...]:
+    """The catalog's ``{quality: {size: price}}`` as sorted rows (bad entries skipped)."""
+    rows: list[tuple[str, str, Decimal]] = []
+    if isinstance(table, dict):
+        for quality, sizes in table.items():
+            if isinstance(sizes, dict):
+                rows.extend((str(quality), str(size), Decimal(str(price))) for size, price in sizes.items())
+    return tuple(sorted(rows))
+
+
 def load_catalog() -> Catalog:
     providers = {
         p.slug: ProviderInfo(p.slug, p.name, p.kind, p.base_url, p.requires_key)
@@ -118,6 +130,7 @@ def load_catalog() -> Catalog:
                 cache_write_5m=m.cache_write_5m_price,
                 cache_write_1h=m.cache_write_1h_price,
                 reasoning=m.reasoning_price,
+                images=image_price_rows(m.image_prices),
             ),
             aliases=tuple(m.aliases or ()),
         )
