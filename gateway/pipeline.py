@@ -24,6 +24,7 @@ from billing.stages import CallBilling
 from files import inputs as file_inputs
 from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
+from gateway import hosted_images
 from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
 from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
@@ -118,10 +119,11 @@ async def model_call(
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
     inputs = file_inputs.FileInputs()
+    images = hosted_images.HostedImages()
     # The relay asks the stages in this order (answer headers and fields, each
     # batch of events, the answer); ``ctx.finish()`` ends each in this order
     # -- billing settles last -- and then queues the log row.
-    ctx.stages = (idempotent, inputs, routing, screen, bill)
+    ctx.stages = (idempotent, inputs, images, routing, screen, bill)
     response: HttpResponseBase | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
@@ -142,6 +144,7 @@ async def model_call(
         catalog = await get_catalog()
         file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
         check_tools(ctx, catalog)  # hosted tools need the model's catalog flag (400 unsupported_tool)
+        hosted_images.arm(ctx, images, request)  # the image tool's images are stored: translation forced
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
         response = await dispatch(ctx, routing, routed.attempts)  # dispatch + relay
