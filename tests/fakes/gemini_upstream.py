@@ -9,6 +9,8 @@ Markers in the last user text:
 ``[[ctx]]``            400 "input token count exceeds the maximum"
 ``[[tool]]``           a functionCall of the first declared function (with a thoughtSignature)
 ``[[think]]``          a thought part before the text
+``[[image]]``          with ``responseModalities`` IMAGE asked: a text part, then an ``inlineData``
+                       PNG part (``IMAGE_PNG``)
 ``[[search]]``         with ``googleSearch`` declared: ``groundingMetadata`` on the (last) candidate,
                        a support on "héllo 🌍" in UTF-8 byte offsets (``grounding``)
 A ``functionResponse`` as the last user part gets "Tool said: <response>";
@@ -17,11 +19,13 @@ A ``functionResponse`` as the last user part gets "Tool said: <response>";
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.asgi import Recorded, read_request, send_json
+from tests.fakes.openai_upstream import IMAGE_PNG
 
 REPLY = "Hello from fake Gemini! héllo 🌍 done."
 JSON_REPLY = {"city": "Paris", "temperature": 21}
@@ -153,6 +157,10 @@ class FakeGemini:
                 "thoughtSignature": SIGNATURE,
             }
             return [*parts, call]
+        modalities = (body.get("generationConfig") or {}).get("responseModalities") or []
+        if "[[image]]" in text and "IMAGE" in modalities:
+            image = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(IMAGE_PNG).decode()}}
+            return [*parts, {"text": "Here is your pixel."}, image]
         words = self.reply.split(" ")
         return parts + [{"text": w + (" " if i < len(words) - 1 else "")} for i, w in enumerate(words)]
 

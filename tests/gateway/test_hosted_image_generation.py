@@ -64,7 +64,11 @@ def test_image_generation_is_stored_and_linked(client, fake_openai, stream):
     assert fake_openai.requests[-1].body["tools"] == [TOOL]
     (row,) = wait_for_logs(1, request_id=response.model_extra["x_request_id"])
     image = GeneratedImage.objects.get()
-    assert (image.source, image.request_id, image.model) == (ImageSource.RESPONSES_TOOL, row.request_id, MODEL)
+    assert (image.source, image.request_id, image.model) == (
+        ImageSource.RESPONSES_TOOL,
+        row.request_id,
+        MODEL,
+    )
     assert row.extra["images"] == 1 and row.extra["generated_images"] == [image.public_id]
     assert row.cost_units == IMAGE_PRICE_UNITS
 
@@ -82,7 +86,12 @@ def test_image_generation_call_sent_back_reaches_openai(client, fake_openai):
         tools=[TOOL],
     )
     sent = fake_openai.requests[-1].body["input"][1]
-    assert sent == {"type": "image_generation_call", "id": "ig_fake", "status": "completed", "result": call.result}
+    assert sent == {
+        "type": "image_generation_call",
+        "id": "ig_fake",
+        "status": "completed",
+        "result": call.result,
+    }
 
 
 def test_image_generation_on_a_model_without_the_flag_names_it(client, fake_openai):
@@ -104,3 +113,49 @@ def test_image_generation_over_a_provider_without_it_is_unsupported_tool(client,
     body = info.value.body
     assert info.value.status_code == 400 and (body["code"], body["param"]) == ("unsupported_tool", "tools[0]")
     assert fake_anthropic.requests == []
+
+
+# ------------------------------------------------------------------ gemini
+
+GEMINI_IMAGE = "gemini-2.5-flash-image"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_image_generation_over_a_gemini_image_model(client, fake_gemini, stream):
+    CatalogModel.objects.filter(model_id=GEMINI_IMAGE).update(input_price=0, output_price=0)
+    invalidate_catalog()
+    kwargs = {
+        "model": GEMINI_IMAGE,
+        "input": "Draw a red pixel [[image]]",
+        "tools": [{"type": "image_generation"}],
+    }
+    if stream:
+        with client.responses.stream(**kwargs) as s:
+            kinds = [e.type for e in s if e.type.startswith("response.image_generation_call.")]
+            response = s.get_final_response()
+        assert kinds == [
+            "response.image_generation_call.in_progress",
+            "response.image_generation_call.generating",
+            "response.image_generation_call.completed",
+        ]
+    else:
+        response = client.responses.create(**kwargs)
+    assert fake_gemini.requests[-1].body["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]
+    (call,) = [item for item in response.output if item.type == "image_generation_call"]
+    assert base64.b64decode(call.result) == IMAGE_PNG and call.output_format == "png"
+    assert httpx.get(call.model_extra["url"]).content == IMAGE_PNG
+    assert response.output_text == "Here is your pixel."
+    (row,) = wait_for_logs(1, request_id=response.model_extra["x_request_id"])
+    assert (row.provider, row.extra["images"]) == ("gemini", 1)
+    assert row.cost_units == 390  # the catalog's $0.039 per image
+    assert GeneratedImage.objects.get().provider == "gemini"
+
+
+def test_image_generation_options_gemini_cannot_honour_are_refused(client, fake_gemini):
+    with pytest.raises(Exception) as info:
+        client.responses.create(
+            model=GEMINI_IMAGE, input="Draw", tools=[{"type": "image_generation", "quality": "low"}]
+        )
+    body = info.value.body
+    assert info.value.status_code == 400 and body["param"] == "tools[0].quality"
+    assert fake_gemini.requests == []

@@ -1,4 +1,12 @@
-"""Gemini's Google Search grounding, both ways.
+"""Gemini's hosted tools: Google Search grounding, and image output for the
+``image_generation`` tool, both ways.
+
+Image generation: on a Gemini image model (``gemini-2.5-flash-image``) the
+tool asks for ``responseModalities: ["TEXT", "IMAGE"]`` (the tool's options
+have no Gemini equivalent and are refused, naming them); each ``inlineData``
+image part of the answer becomes an ``ImageGenerationCall``.
+
+Search grounding, both ways.
 
 Request: a canonical ``WebSearchTool`` becomes ``{"googleSearch": {}}`` (it
 takes no options: any given is refused, naming it).
@@ -18,7 +26,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from gateway.canonical import UrlCitation, WebSearchCall, WebSearchTool
+from gateway.canonical import (
+    CanonicalRequest,
+    ImageGenerationCall,
+    ImageGenerationTool,
+    UrlCitation,
+    WebSearchCall,
+    WebSearchTool,
+)
+from gateway.errors import unsupported_parameter
 from gateway.providers.web_search import refuse_options, search_options
 
 PROVIDER = "gemini"
@@ -88,3 +104,35 @@ def citations(meta: Any, text: str) -> list[UrlCitation]:
                 web = chunks[index]
                 found.append(UrlCitation(str(web["uri"]), str(web.get("title") or ""), start, end))
     return found
+
+
+# ------------------------------------------------------------ image output
+
+
+def refuse_image_options(tool: ImageGenerationTool, param: str) -> None:
+    for name in tool.options:
+        raise unsupported_parameter(
+            f"{param}.{name}", PROVIDER, "Gemini's image output takes no image_generation options."
+        )
+
+
+def image_modalities(req: CanonicalRequest) -> list[str]:
+    return ["TEXT", "IMAGE"]
+
+
+def is_image(part: dict[str, Any]) -> bool:
+    inline = _dict(part.get("inlineData"))
+    return str(inline.get("mimeType") or "").startswith("image/") and bool(inline.get("data"))
+
+
+def image_call(response_id: str, index: int, part: dict[str, Any]) -> ImageGenerationCall:
+    """An ``inlineData`` image part as a finished image generation."""
+    inline = _dict(part.get("inlineData"))
+    mime = str(inline.get("mimeType"))
+    seed = f"{response_id}:image:{index}".encode()
+    return ImageGenerationCall(
+        id="ig_" + hashlib.sha256(seed).hexdigest()[:32],
+        result=str(inline.get("data")),
+        mime=mime,
+        output_format=mime.removeprefix("image/"),
+    )

@@ -13,6 +13,7 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationTool,
     ImagePart,
     Message,
     OutputFormatType,
@@ -52,6 +53,8 @@ def build_request(
         body["systemInstruction"] = {"parts": system}
     _apply_tools(req, body)
     config = _generation_config(req)
+    if any(isinstance(t, ImageGenerationTool) for t in req.tools):
+        config["responseModalities"] = grounding.image_modalities(req)  # an image model's tool
     if config:
         body["generationConfig"] = config
     action = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
@@ -125,6 +128,9 @@ def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
     for i, tool in enumerate(req.tools):
         if isinstance(tool, WebSearchTool):
             hosted.append(grounding.search_tool(tool, tool_param(req.dialect, i, tool)))
+            continue
+        if isinstance(tool, ImageGenerationTool):
+            grounding.refuse_image_options(tool, f"tools[{i}]")
             continue
         if not isinstance(tool, FunctionTool):
             kind = "image_generation"  # the one hosted tool left

@@ -15,6 +15,7 @@ from gateway.canonical import (
     Finish,
     FinishReason,
     FunctionCall,
+    ImageGenerationProgress,
     Item,
     Message,
     Part,
@@ -98,7 +99,7 @@ def parse_response(body: bytes) -> CanonicalResponse:
     candidate = _candidate(data)
     output: list[Item] = []
     text: list[Part] = []
-    calls = 0
+    calls = images = 0
 
     def flush() -> None:
         if text:
@@ -114,6 +115,11 @@ def parse_response(body: bytes) -> CanonicalResponse:
         if signature:
             flush()
             output.append(Reasoning(signature=signature, provider=PROVIDER))
+        if grounding.is_image(part):
+            flush()
+            output.append(grounding.image_call(response_id, images, part))
+            images += 1
+            continue
         if "functionCall" in part:
             flush()
             call = part["functionCall"]
@@ -129,6 +135,7 @@ def parse_response(body: bytes) -> CanonicalResponse:
             text.append(TextPart(part["text"]))
     flush()
     usage = usage_from(data.get("usageMetadata"))
+    usage.images = images
     meta = candidate.get("groundingMetadata")
     if grounding.is_grounded(meta):
         usage.web_search_calls = 1  # Google bills grounding per grounded prompt
@@ -165,6 +172,7 @@ class StreamDecoder:
         self._done = False
         self._grounding: Any = None  # the last groundingMetadata seen (the final chunk has it whole)
         self._text: list[str] = []  # the answer's text, which grounding segments index
+        self._images = 0  # inlineData images so far
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
@@ -188,6 +196,7 @@ class StreamDecoder:
             else finish_reason(self._finish, has_calls=self._calls > 0)
         )
         usage = usage_from(self._usage)
+        usage.images = self._images
         if grounding.is_grounded(self._grounding):
             usage.web_search_calls = 1  # Google bills grounding per grounded prompt
             events.extend(CitationAdded(c) for c in grounding.citations(self._grounding, "".join(self._text)))
@@ -238,6 +247,14 @@ class StreamDecoder:
             events: list[Event] = [ReasoningDelta(part["text"])] if part.get("text") else []
             return [*events, ReasoningDone(signature=signature, provider=PROVIDER)] if signature else events
         events = [ReasoningDone(signature=signature, provider=PROVIDER)] if signature else []
+        if grounding.is_image(part):
+            image = grounding.image_call(self._id, self._images, part)
+            self._images += 1
+            return [
+                *events,
+                ImageGenerationProgress(id=image.id or "", status="in_progress"),
+                ImageGenerationProgress(id=image.id or "", status="completed", call=image),
+            ]
         if "functionCall" in part:
             call = part["functionCall"]
             index = self._calls
