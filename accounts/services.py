@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -10,13 +12,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.keys import generate_secret, hash_secret
 from accounts.models import ApiKey, Invitation, KeyKind, KeyScope, Membership, Role, Workspace
+from billing.money import credits_to_units
 from billing.selectors import default_plan
+from billing.services.ledger import credits_grant
 from billing.services.plans import grant_period, plan_assign, plan_grant_for_period
 from gateway.auth import forget_key
 
@@ -42,6 +47,43 @@ def workspace_create(*, slug: str, owner_email: str, name: str = "") -> Workspac
         user.save(update_fields=["password"])
     Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
     return workspace
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedWorkspace:
+    workspace: Workspace
+    key: ApiKey | None = None
+    secret: str = ""  # the key's secret, shown once by the caller
+
+
+@transaction.atomic
+def workspace_provision(
+    *,
+    slug: str,
+    owner_email: str,
+    name: str = "",
+    credits: int = 0,
+    credits_reason: str = "Initial credits",
+    key_name: str | None = None,
+) -> ProvisionedWorkspace:
+    """What an operator's command opens a tenant with: the workspace and its
+    owner (``workspace_create``), ``credits`` granted once (1 credit = $0.01),
+    and an inference key named ``key_name`` when one is asked for. All or
+    nothing."""
+    if credits < 0:
+        raise AccountsError("Credits must not be negative.")
+    workspace = workspace_create(slug=slug, owner_email=owner_email, name=name)
+    if credits:
+        credits_grant(
+            workspace_id=workspace.pk,
+            units=credits_to_units(credits),
+            reason=credits_reason,
+            idempotency_key=f"initial:{workspace.pk}",
+        )
+    if key_name is None:
+        return ProvisionedWorkspace(workspace)
+    key, secret = api_key_create(workspace=workspace, name=key_name)
+    return ProvisionedWorkspace(workspace, key, secret)
 
 
 def _free_slug(base: str) -> str:
@@ -91,6 +133,20 @@ def api_key_create(
         kind=kind,
     )
     return key, secret
+
+
+def api_keys_mark_used(*, used: Mapping[int, datetime]) -> int:
+    """Set keys' ``last_used_at`` (key id -> when it was last used) in one
+    UPDATE; a key already marked later (by another process) keeps its time."""
+    if not used:
+        return 0
+    newer = [
+        When(Q(pk=key_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=at)), then=Value(at))
+        for key_id, at in used.items()
+    ]
+    return ApiKey.objects.filter(pk__in=list(used)).update(
+        last_used_at=Case(*newer, default=F("last_used_at"), output_field=DateTimeField())
+    )
 
 
 def chat_key_for_member(*, membership: Membership) -> ApiKey:

@@ -125,6 +125,9 @@ def junction_env(data_dir: Path, upstream_port: int) -> dict[str, str]:
         OPENAI_API_KEY="sk-bench-upstream",
         DJANGO_DEBUG="0",
         LOG_LEVEL="WARNING",
+        # No periodic rollups over the bench's own log rows in the middle of a
+        # measurement (the embedded beat runs them on embedded defaults).
+        JUNCTION_EMBEDDED_BEAT="0",
     )
     # The production shape: BENCH_DATABASE_URL (an empty PostgreSQL database)
     # and BENCH_REDIS_URL; unset, Junction runs on its embedded defaults.

@@ -34,7 +34,8 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
 from billing import ratelimit
-from billing.book import Hold, SpendCap, book
+from billing.book.credit_book import book
+from billing.book.state import Hold, SpendCap
 from billing.errors import BillingError, BillingErrorCode
 from billing.estimate import answer_chars, passed_answer_chars
 from billing.money import Cost, Metered, PriceSheet, cost_of, usd_number, worst_case_sheet

@@ -2,7 +2,9 @@
 
 HTTP under /v1/, /api/v1/ and /v1/openai/ goes to the lean API app (``gateway.asgi``); everything else
 (console, admin, management API) to Django's full stack; WebSockets to
-Channels consumers. Lifespan shutdown finishes pending settlements, then drains the request-log buffer.
+Channels consumers. Lifespan startup starts the embedded beat when no Celery beat runs
+(``config.embedded_beat``); shutdown stops it, finishes pending settlements, then drains the
+request-log buffer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()
@@ -21,6 +24,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from billing import stages as billing_stages  # noqa: E402
+from config.embedded_beat import EmbeddedBeat  # noqa: E402
 from gateway.asgi import ApiApp, is_api_path  # noqa: E402
 from gateway.http import clients  # noqa: E402
 from gateway.logs import request_logs  # noqa: E402
@@ -46,6 +50,7 @@ router = ProtocolTypeRouter(
 
 async def application(scope, receive, send):
     if scope["type"] == "lifespan":
+        beat: EmbeddedBeat | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -55,8 +60,13 @@ async def application(scope, receive, send):
                 # event loop ~70 ms at a time, bench/README.md).
                 gc.collect()
                 gc.freeze()
+                if settings.EMBEDDED_BEAT:  # no broker: nothing else runs the beat schedule
+                    beat = EmbeddedBeat.from_settings()
+                    beat.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if beat is not None:
+                    await beat.stop()
                 # Settlements still in flight finish first, then the log buffer drains.
                 await billing_stages.drain()
                 await asyncio.to_thread(request_logs.stop)

@@ -202,6 +202,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Files (files/tasks.py): expired files and their blobs.
     "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
+# With no broker nothing runs that schedule: the ASGI process runs it itself, the
+# embedded beat (config/embedded_beat.py), each task at most this many seconds apart,
+# the first round this long after startup. Off with a broker (Celery beat runs it).
+EMBEDDED_BEAT = env_bool("JUNCTION_EMBEDDED_BEAT", CELERY_TASK_ALWAYS_EAGER)
+EMBEDDED_BEAT_MAX_SECONDS = env_float("JUNCTION_EMBEDDED_BEAT_MAX_SECONDS", 30.0)
+EMBEDDED_BEAT_FIRST_DELAY = env_float("JUNCTION_EMBEDDED_BEAT_FIRST_DELAY", 5.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -305,6 +311,9 @@ UPSTREAM_MAX_RESPONSE_BYTES = env_int("UPSTREAM_MAX_RESPONSE_BYTES", 100 * 1024 
 # How long a process trusts its own copy of an API key (seconds). Revocation
 # reaches every process within this bound.
 API_KEY_LOCAL_TTL = env_float("API_KEY_LOCAL_TTL", 3.0)
+# A key's last_used_at is written from the request logs at most this often per key
+# and process (accounts/key_use.py): never a database write per call.
+API_KEY_LAST_USED_SECONDS = env_float("API_KEY_LAST_USED_SECONDS", 60.0)
 # How long the shared cache (Redis) keeps a key record (seconds); revocation
 # deletes it at once.
 API_KEY_SHARED_TTL = env_int("API_KEY_SHARED_TTL", 300)
@@ -354,7 +363,7 @@ PROVIDER_CREDENTIALS["demo"] = {
 
 # Output tokens reserved for a call that gives no max_tokens (capped by the model's own maximum).
 BILLING_DEFAULT_MAX_OUTPUT_TOKENS = env_int("BILLING_DEFAULT_MAX_OUTPUT_TOKENS", 4096)
-# The credit book (billing/book.py): each process leases credit and holds calls against it
+# The credit book (billing/book/): each process leases credit and holds calls against it
 # in memory. A lease takes the call's worst case plus headroom for this many more such calls,
 # never more than 1/BILLING_LEASE_SHARE of what is free; an idle pool hands it back after
 # BILLING_LEASE_IDLE_SECONDS. Charges are written every BILLING_FLUSH_SECONDS (one transaction).

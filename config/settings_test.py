@@ -18,6 +18,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_LOCAL_TTL = 0.5
 CATALOG_TTL = 0.0
 REQUEST_LOG_FLUSH_INTERVAL = 0.05
+EMBEDDED_BEAT = False  # a test that wants the schedule run turns it on
 
 # No pool in tests: the test database must be droppable at the end of the run.
 DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

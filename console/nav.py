@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("API keys", "console:api-keys"),
     NavItem("Provider keys", "console:provider-keys", manager_only=True),
     NavItem("Models", "console:models"),
+    NavItem("Files", "console:files"),
     NavItem("Routing rules", "console:routing-rules", manager_only=True),
     NavItem("Firewall", "console:firewall", manager_only=True),
     NavItem("Logs", "console:logs"),

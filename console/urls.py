@@ -12,6 +12,7 @@ from accounts import key_views
 from accounts import views as account_views
 from billing import views as billing_views
 from console import views
+from files import console_views as files_views
 from firewall import views as firewall_views
 from gateway import console_views as gateway_console
 from gateway.catalog import views as catalog_views
@@ -38,6 +39,9 @@ urlpatterns = [
     ),
     path("settings/", account_views.workspace_settings, name="settings"),
     path("models/", catalog_views.models_page, name="models"),
+    path("files/", files_views.files_page, name="files"),
+    path("files/<str:file_id>/download/", files_views.file_download, name="file-download"),
+    path("files/<str:file_id>/delete/", files_views.file_delete, name="file-delete"),
     path("billing/", billing_views.billing, name="billing"),
     path("billing/top-up/", billing_views.billing_topup, name="billing-topup"),
     path("billing/plan/", billing_views.billing_plan, name="billing-plan"),

@@ -65,16 +65,23 @@ def _inline_size(url: str | None) -> int:
 
 
 class FileInputs(CallStage):
-    """The files stage's part of a call: which documents the firewall could not
-    read (PDFs), for the log row."""
+    """The files stage's part of a call, for the log row: the Junction files
+    it used (the console's usage by file reads them) and which documents the
+    firewall could not read (PDFs)."""
 
-    __slots__ = ("unscanned",)
+    __slots__ = ("unscanned", "used")
 
     def __init__(self) -> None:
         self.unscanned: list[str] = []
+        self.used: list[str] = []
 
     def log_extra(self) -> dict[str, Any]:
-        return {"files_unscanned": self.unscanned} if self.unscanned else {}
+        extra: dict[str, Any] = {}
+        if self.used:
+            extra["files_used"] = self.used
+        if self.unscanned:
+            extra["files_unscanned"] = self.unscanned
+        return extra
 
 
 async def resolve_inputs(ctx: CallContext, stage: FileInputs) -> None:
@@ -110,6 +117,7 @@ async def resolve_inputs(ctx: CallContext, stage: FileInputs) -> None:
         data = await asyncio.gather(*(asyncio.to_thread(blob_read, f.storage_key) for f in unique))
         blobs = {f.public_id: d for f, d in zip(unique, data, strict=True)}
         ctx.force_translate = True  # the caller's body names Junction's ids: never forward it
+        stage.used = sorted(files)
     for content, index, part in parts:
         if part.file_id:
             file = files[part.file_id]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from files.errors import file_not_found
 from files.models import File, FileStatus
+from gateway.models import RequestLog
 
 
 def _live(now: datetime | None = None) -> QuerySet[File]:
@@ -73,3 +74,34 @@ def files_to_remove(*, now: datetime, limit: int) -> list[File]:
         Q(status=FileStatus.DELETED) | Q(expires_at__isnull=False, expires_at__lte=now)
     ).order_by("id")
     return list(rows[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class FileUsage:
+    calls: int = 0
+    cost_units: int = 0  # the upstream's cost
+    charged_units: int = 0  # what the workspace paid
+
+
+def file_usage(*, workspace_id: int, files: list[File]) -> dict[str, FileUsage]:
+    """Per file id: how many logged calls used it (``extra.files_used``, written
+    by ``files.inputs``) and what they cost. A call that used two files counts
+    in full for each. Only the log rows since the oldest of ``files`` was
+    created are read (no call can have used a file before it existed)."""
+    if not files:
+        return {}
+    wanted = {f.public_id for f in files}
+    since = min(f.created_at for f in files)
+    rows = (
+        RequestLog.objects.filter(workspace_id=workspace_id, created_at__gte=since)
+        .filter(extra__has_key="files_used")
+        .values_list("extra", "cost_units", "charged_units")
+    )
+    totals: dict[str, list[int]] = {}
+    for extra, cost, charged in rows.iterator(chunk_size=2000):
+        for file_id in set(extra.get("files_used") or ()) & wanted:
+            total = totals.setdefault(file_id, [0, 0, 0])
+            total[0] += 1
+            total[1] += cost
+            total[2] += charged
+    return {file_id: FileUsage(*total) for file_id, total in totals.items()}

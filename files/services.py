@@ -9,6 +9,7 @@ import os
 import secrets
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +17,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from files import signing
+from files import policy, signing
+from files.errors import FilesError, FilesErrorCode
 from files.models import File, FileStatus
 from files.selectors import files_to_remove
+from files.sniff import Sniffer
 from files.storage import blob_delete, blob_presigned_url, blob_save, new_blob_key
 
 logger = logging.getLogger("junction.files")
@@ -113,6 +116,64 @@ def file_create_from_bytes(
         expires_at=expires_at,
     )
     try:
+        return file_create(new=new, path=handle.name)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+def too_large(limit: int) -> FilesError:
+    return FilesError(FilesErrorCode.TOO_LARGE, f"The file exceeds the limit of {limit} bytes.", param="file")
+
+
+def file_upload(
+    *,
+    workspace_id: int,
+    purpose: str,
+    filename: str,
+    chunks: Iterable[bytes],
+    expires_seconds: int | None = None,
+) -> File:
+    """An upload that is not a /v1 multipart stream (the console's form):
+    the same limit (``FILES_MAX_BYTES``), sniffing, purpose rules and expiry
+    as ``POST /v1/files``, then ``file_create``. ``FilesError`` on bad input."""
+    purpose = policy.check_purpose(purpose)
+    created_at = timezone.now()
+    expires_at = policy.expiry(
+        purpose=purpose,
+        anchor="created_at" if expires_seconds is not None else None,
+        seconds=str(expires_seconds) if expires_seconds is not None else None,
+        created_at=created_at,
+    )
+    limit = settings.FILES_MAX_BYTES
+    sniffer = Sniffer()
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=tmp_dir(), prefix="upload-", delete=False) as handle:
+        try:
+            for chunk in chunks:
+                sniffer.feed(chunk)
+                if sniffer.size > limit:
+                    raise too_large(limit)
+                digest.update(chunk)
+                handle.write(chunk)
+        except BaseException:
+            handle.close()
+            os.unlink(handle.name)
+            raise
+    try:
+        sniffed = policy.check_content_type(
+            purpose=purpose, content_type=sniffer.content_type(filename), size=sniffer.size
+        )
+        new = NewFile(
+            workspace_id=workspace_id,
+            purpose=purpose,
+            filename=filename,
+            size=sniffer.size,
+            sha256=digest.hexdigest(),
+            content_type=sniffed,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
         return file_create(new=new, path=handle.name)
     finally:
         if os.path.exists(handle.name):

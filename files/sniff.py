@@ -29,6 +29,19 @@ JSONL = "application/jsonl"
 
 IMAGE_TYPES = frozenset({PNG, JPEG, GIF, WEBP})
 TEXT_TYPES = frozenset({TEXT, MARKDOWN, CSV, JSON, JSONL})
+# What the console calls each type.
+SHORT_NAMES = {
+    PDF: "PDF",
+    PNG: "PNG",
+    JPEG: "JPEG",
+    GIF: "GIF",
+    WEBP: "WebP",
+    TEXT: "Text",
+    MARKDOWN: "Markdown",
+    CSV: "CSV",
+    JSON: "JSON",
+    JSONL: "JSON Lines",
+}
 ALL_TYPES = IMAGE_TYPES | TEXT_TYPES | {PDF}
 
 HEAD_BYTES = 8192

@@ -103,7 +103,7 @@ async def _create(request: HttpRequest, ctx: CallContext, principal: Principal) 
     limit = settings.FILES_MAX_BYTES
     declared = ctx.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
-        raise too_large(limit)
+        raise services.too_large(limit)
     receive = request.scope.get(RECEIVE_KEY) or receive_from_body(request.body)  # type: ignore[attr-defined]
     try:
         form = await receive_form(
@@ -122,7 +122,7 @@ async def _create(request: HttpRequest, ctx: CallContext, principal: Principal) 
             code="request_timeout",
         ) from None
     except FileTooLarge:
-        raise too_large(limit) from None
+        raise services.too_large(limit) from None
     except FormError as err:
         raise invalid_request(err.message, param=err.param) from None
     except ClientLeft:
@@ -160,10 +160,6 @@ async def _create(request: HttpRequest, ctx: CallContext, principal: Principal) 
     finally:
         form.discard()
     return json_response(ctx, file_object(file))
-
-
-def too_large(limit: int) -> FilesError:
-    return FilesError(FilesErrorCode.TOO_LARGE, f"The file exceeds the limit of {limit} bytes.", param="file")
 
 
 # -------------------------------------------------------------------- list

@@ -8,12 +8,18 @@ within ``API_KEY_LOCAL_TTL`` seconds.
 Redis down or slow: keys are read from the database (behind the same
 per-process table and single flight), and a revocation's delete is retried
 until Redis is back (``gateway.redis_clients``).
+
+Reading a key from the database needs the accounts and billing apps, which
+depend on the gateway, not the other way round: the loader (key hash ->
+``Principal``) is registered by the app that owns keys
+(``AccountsConfig.ready``: ``accounts.principals.principal_by_hash``).
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -24,8 +30,6 @@ from django.conf import settings
 
 from accounts.keys import hash_secret
 from accounts.models import KeyScope
-from accounts.selectors import api_key_by_hash
-from billing.selectors import KEY_BILLING_RELATED, key_billing
 from gateway.errors import ErrorType, GatewayError
 from gateway.redis_clients import UNAVAILABLE, link
 from gateway.redis_clients import enabled as redis_enabled
@@ -59,33 +63,13 @@ class Principal:
     spend_period: str = "month"
 
 
+# Reads one key (and its workspace's billing limits) from the database by its
+# SHA-256; runs on a worker thread.
+PrincipalLoader = Callable[[str], "Principal | None"]
+
+
 def _shared_key(key_hash: str) -> str:
     return redis_key("apikey", key_hash)
-
-
-def _load_from_db(key_hash: str) -> Principal | None:
-    key = api_key_by_hash(key_hash=key_hash, related=KEY_BILLING_RELATED)
-    if key is None:
-        return None
-    money = key_billing(key=key)
-    return Principal(
-        key_id=key.pk,
-        key_prefix=key.prefix,
-        key_hash=key.key_hash,
-        workspace_id=key.workspace_id,
-        workspace_slug=key.workspace.slug,
-        scope=key.scope,
-        expires_at=key.expires_at.timestamp() if key.expires_at else None,
-        revoked=key.revoked_at is not None,
-        workspace_active=key.workspace.is_active,
-        workspace_suspended=key.workspace.suspended,
-        markup=money.markup,
-        rpm_limit=money.rpm_limit,
-        tpm_limit=money.tpm_limit,
-        max_concurrency=money.max_concurrency,
-        spend_limit_units=money.spend_limit_units,
-        spend_period=money.spend_period,
-    )
 
 
 _principal_encoder = msgspec.msgpack.Encoder()
@@ -100,6 +84,15 @@ class KeyCache:
     def __init__(self) -> None:
         self._local: OrderedDict[str, tuple[Principal | None, float]] = OrderedDict()
         self._fetching: SingleFlight[Principal | None] = SingleFlight()
+        self.loader: PrincipalLoader | None = None
+
+    def use_loader(self, loader: PrincipalLoader) -> None:
+        self.loader = loader
+
+    def _load(self, key_hash: str) -> Principal | None:
+        if self.loader is None:
+            raise RuntimeError("no API key loader registered (accounts' AppConfig.ready registers it)")
+        return self.loader(key_hash)
 
     async def get(self, key_hash: str) -> Principal | None:
         hit = self._local.get(key_hash)
@@ -128,7 +121,7 @@ class KeyCache:
                 return _principal_decoder.decode(cached)
             except msgspec.DecodeError:
                 pass  # written by another version: read it again
-        principal = await sync_to_async(_load_from_db)(key_hash)
+        principal = await sync_to_async(self._load)(key_hash)
         if not self._fetching.is_current(key_hash):
             return principal  # forgotten (revoked) meanwhile: don't share what was read before
         if cached is not UNAVAILABLE:

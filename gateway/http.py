@@ -36,16 +36,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from gateway.http_pool import (
-    Connection,
-    Pool,
-    PoolKey,
+from gateway.http_pool.connection import Connection, PoolKey
+from gateway.http_pool.failures import (
     UpstreamBroken,
     UpstreamFailure,
     UpstreamTimeout,
     UpstreamTooLarge,
     UpstreamUnreachable,
 )
+from gateway.http_pool.pool import Pool
 from gateway.proxies import ProxySettings, proxy_for
 
 __all__ = [

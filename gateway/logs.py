@@ -25,6 +25,7 @@ import operator
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -169,6 +170,22 @@ class RequestLogWriter:
         self._stopping = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+
+    def on_written(self, listener: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call ``listener`` with each batch once its rows are in, on the writer
+        thread (an app's AppConfig.ready registers it: e.g. ``accounts`` writes
+        its keys' ``last_used_at`` from the batch, not per request)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def _written(self, rows: list[dict[str, Any]]) -> None:
+        live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
+        for listener in self._listeners:
+            try:
+                listener(rows)
+            except Exception:
+                logger.exception("a listener of written request logs failed")
 
     def submit(self, row: dict[str, Any]) -> None:
         self._idle.clear()
@@ -232,7 +249,7 @@ class RequestLogWriter:
                 close_old_connections()
                 self._split(rows)
                 return
-            live_feed.publish(rows)  # after the rows are in: the tail never shows a missing row
+            self._written(rows)
             return
 
     def _split(self, rows: list[dict[str, Any]]) -> None:
@@ -244,7 +261,7 @@ class RequestLogWriter:
             except Exception:
                 logger.exception("request log row %s could not be written", rows[0].get("request_id"))
                 return
-            live_feed.publish(cleaned)
+            self._written(cleaned)
             return
         middle = len(rows) // 2
         self._write(rows[:middle])

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
-from gateway.http_pool import UpstreamUnreachable
+from gateway.http_pool.failures import UpstreamUnreachable
 
 DEFAULT_PROXY_PORT = 1080
 

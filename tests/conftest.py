@@ -151,7 +151,7 @@ def junction(junction_server, transactional_db, catalog) -> Iterator[LiveServer]
     """The live Junction server, with the catalog loaded; logs drained after the test."""
     yield junction_server
     request_logs.flush()
-    from billing.book import book
+    from billing.book.credit_book import book
 
     try:
         book.settled(timeout=5)  # write what the test's calls owe, hand the leases back

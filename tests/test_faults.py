@@ -66,7 +66,7 @@ def _connections(application_name: str) -> int:
 HOLDER = """
 import django, sys, time
 django.setup()
-from billing.book import CreditBook
+from billing.book.credit_book import CreditBook
 book = CreditBook(background=False)
 book.hold_blocking(request_id="req_doomed", workspace_id=int(sys.argv[1]), api_key_id=None, amount=int(sys.argv[2]))
 print("held", flush=True)

@@ -1,10 +1,13 @@
-"""Display helpers for console templates: money, counts, durations."""
+"""Display helpers for console templates: money, counts, durations, times."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from billing.money import units_to_usd
 
@@ -68,3 +71,13 @@ def cents_usd(cents: int | None) -> str:
         return "—"
     whole, rest = divmod(int(cents), 100)
     return f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """How long ago: "just now" under a minute, else "3 minutes ago"; "never" for None."""
+    if moment is None:
+        return "never"
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.book import CreditBook, book
+from billing.book.credit_book import CreditBook, book
 from billing.models import CreditAccount, LedgerEntry
 from billing.services import credits_adjust, credits_grant
 from gateway.catalog.snapshot import invalidate_catalog

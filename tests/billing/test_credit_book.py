@@ -11,7 +11,10 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, connections
 from django.utils import timezone
 
-from billing.book import CreditBook, SpendCap
+from billing.book import holding as holding_module
+from billing.book import writing as writing_module
+from billing.book.credit_book import CreditBook
+from billing.book.state import SpendCap
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import CreditLease, KeyLimits, KeySpend, LedgerEntry, SpendPeriod
 from billing.selectors import ledger_mismatches, reserved_mismatches
@@ -166,8 +169,6 @@ def test_a_failed_flush_is_retried_and_charges_once(workspace, monkeypatch):
     """The first write's commit went through but the writer saw an error: the
     batch goes back on the queue marked retried, and the next flush skips what
     was written."""
-    import billing.book as book_module
-
     ws, book = workspace.pk, CreditBook(background=False)
     set_balance(ws, 10_000)
     book.settle(hold(book, ws, "req_lost_answer", 100), 30)
@@ -176,7 +177,7 @@ def test_a_failed_flush_is_retried_and_charges_once(workspace, monkeypatch):
         charges_post(batch)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(book_module, "charges_post", commit_then_fail)
+    monkeypatch.setattr(writing_module, "charges_post", commit_then_fail)
     with pytest.raises(OperationalError):
         book.flush()
     monkeypatch.undo()
@@ -382,16 +383,14 @@ def test_two_processes_never_overdraw_on_postgres(workspace, settings, headroom)
 def test_a_pool_being_borrowed_into_is_not_forgotten(workspace, monkeypatch):
     """The writer thread tidies the book while a call borrows: the lease it gets
     must stay in the book (or it could never be handed back)."""
-    import billing.book as book_module
-
     ws, book = workspace.pk, CreditBook(background=False)
-    borrow = book_module.lease_borrow
+    borrow = holding_module.lease_borrow
 
     def borrow_while_tidying(**kw):
         book.flush(return_idle=True)  # what the writer thread may do meanwhile
         return borrow(**kw)
 
-    monkeypatch.setattr(book_module, "lease_borrow", borrow_while_tidying)
+    monkeypatch.setattr(holding_module, "lease_borrow", borrow_while_tidying)
     book.settle(hold(book, ws, "req_race", 100), 10)
     book.flush(force_return=True)
     assert balance(ws)[1] == 0 and CreditLease.objects.count() == 0

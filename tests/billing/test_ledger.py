@@ -11,7 +11,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Workspace
-from billing.book import CreditBook, SpendCap
+from billing.book.credit_book import CreditBook
+from billing.book.state import SpendCap
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import AppendOnlyError, CreditAccount, CreditLease, EntryKind, KeySpend, LedgerEntry
 from billing.selectors import ledger_mismatches

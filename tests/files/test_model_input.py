@@ -293,3 +293,4 @@ def test_pdfs_are_logged_as_unscanned(client, fake_openai):
     )
     rows = wait_for_logs(request_id=response.model_extra["x_request_id"])
     assert rows[0].extra["files_unscanned"] == [file_id]
+    assert rows[0].extra["files_used"] == [file_id]  # the console's usage by file

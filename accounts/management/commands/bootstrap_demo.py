@@ -1,9 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts.selectors import workspace_by_slug
-from accounts.services import api_key_create, workspace_create
-from billing.money import credits_to_units
-from billing.services import credits_grant
+from accounts.services import workspace_provision
 
 DEMO_SLUG = "demo"
 DEMO_CREDITS = 1_000  # $10.00 (1 credit = $0.01)
@@ -18,14 +16,14 @@ class Command(BaseCommand):
                 f"Demo workspace '{DEMO_SLUG}' exists. A new key: python manage.py create_api_key {DEMO_SLUG}"
             )
             return
-        workspace = workspace_create(slug=DEMO_SLUG, owner_email="demo@example.com", name="Demo")
-        credits_grant(
-            workspace_id=workspace.pk,
-            units=credits_to_units(DEMO_CREDITS),
-            reason="Demo credits (bootstrap_demo)",
-            idempotency_key=f"initial:{workspace.pk}",
-        )
-        _, secret = api_key_create(workspace=workspace, name="demo")
+        secret = workspace_provision(
+            slug=DEMO_SLUG,
+            owner_email="demo@example.com",
+            name="Demo",
+            credits=DEMO_CREDITS,
+            credits_reason="Demo credits (bootstrap_demo)",
+            key_name="demo",
+        ).secret
         bar = "=" * 72
         self.stdout.write(
             f"{bar}\nDemo workspace '{DEMO_SLUG}' created with {DEMO_CREDITS} credits. Its API key (shown only now):\n\n    {secret}\n\n"

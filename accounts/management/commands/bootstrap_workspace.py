@@ -5,12 +5,9 @@ owner, credits and one inference key printed once; a no-op when unset or done.""
 import os
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from accounts.selectors import workspace_by_slug
-from accounts.services import AccountsError, api_key_create, workspace_create
-from billing.money import credits_to_units
-from billing.services import credits_grant
+from accounts.services import AccountsError, workspace_provision
 
 
 class Command(BaseCommand):
@@ -41,20 +38,19 @@ class Command(BaseCommand):
         if credits < 0:
             raise CommandError("JUNCTION_BOOTSTRAP_CREDITS must not be negative.")
         try:
-            with transaction.atomic():
-                workspace = workspace_create(slug=slug, owner_email=owner, name=slug)
-                if credits:
-                    credits_grant(
-                        workspace_id=workspace.pk,
-                        units=credits_to_units(credits),
-                        reason="Initial credits (bootstrap_workspace)",
-                        idempotency_key=f"initial:{workspace.pk}",
-                    )
-                key, secret = api_key_create(workspace=workspace, name="bootstrap")
+            made = workspace_provision(
+                slug=slug,
+                owner_email=owner,
+                name=slug,
+                credits=credits,
+                credits_reason="Initial credits (bootstrap_workspace)",
+                key_name="bootstrap",
+            )
         except AccountsError as exc:
             raise CommandError(str(exc)) from exc
+        assert made.key is not None
         self.stdout.write(
-            f"Created workspace '{workspace.slug}' owned by {owner} with {credits} credits and the "
-            f"inference key {key.prefix}. Store the secret now; it is not shown again:"
+            f"Created workspace '{made.workspace.slug}' owned by {owner} with {credits} credits and the "
+            f"inference key {made.key.prefix}. Store the secret now; it is not shown again:"
         )
-        self.stdout.write(secret)
+        self.stdout.write(made.secret)

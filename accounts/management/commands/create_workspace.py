@@ -1,9 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from accounts.services import AccountsError, workspace_create
-from billing.money import credits_to_units
-from billing.services import credits_grant
+from accounts.services import AccountsError, workspace_provision
 
 
 class Command(BaseCommand):
@@ -24,15 +21,13 @@ class Command(BaseCommand):
         if credits < 0:
             raise CommandError("--credits must not be negative.")
         try:
-            with transaction.atomic():
-                workspace = workspace_create(slug=slug, owner_email=owner, name=name)
-                if credits:
-                    credits_grant(
-                        workspace_id=workspace.pk,
-                        units=credits_to_units(credits),
-                        reason="Initial credits (create_workspace --credits)",
-                        idempotency_key=f"initial:{workspace.pk}",
-                    )
+            workspace = workspace_provision(
+                slug=slug,
+                owner_email=owner,
+                name=name,
+                credits=credits,
+                credits_reason="Initial credits (create_workspace --credits)",
+            ).workspace
         except AccountsError as exc:
             raise CommandError(str(exc)) from exc
         extra = f" with {credits} credits (${credits / 100:.2f})" if credits else ""
