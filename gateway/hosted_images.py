@@ -35,13 +35,16 @@ from gateway.canonical import (
     TextPart,
 )
 from gateway.context import CallContext
+from gateway.dialects.base import PassedAnswer
+from gateway.providers.openai.wire import count_chat_search
 from gateway.stage import CallStage
 
 logger = logging.getLogger("junction.hosted_images")
 
 
 class HostedImages(CallStage):
-    """One call's generated images (``log_extra``: their ids)."""
+    """One call's hosted tool outputs: its generated images (``log_extra``:
+    their ids), and the search a same-wire chat answer implies."""
 
     __slots__ = ("armed", "base_url", "image_ids", "prompt")
 
@@ -50,6 +53,10 @@ class HostedImages(CallStage):
         self.base_url = ""
         self.prompt = ""
         self.image_ids: list[str] = []
+
+    def on_passed_answer(self, ctx: CallContext, answer: PassedAnswer) -> None:
+        if ctx.request is not None and answer.usage is not None:
+            count_chat_search(ctx.request, answer.usage)
 
     def log_extra(self) -> dict[str, Any]:
         return {"generated_images": list(self.image_ids)} if self.image_ids else {}

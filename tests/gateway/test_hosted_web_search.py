@@ -232,3 +232,21 @@ def test_web_search_on_a_model_without_it_names_the_model(client, fake_openai):
     assert fake_openai.requests == []
     (row,) = wait_for_logs(1)
     assert row.status_code == 400
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_chat_search_on_openai_same_wire_is_charged_one_search(client, fake_openai, stream):
+    """OpenAI's chat answer reports no search count; its search models search on every call."""
+    only_search_priced("gpt-4o-mini")
+    kwargs = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "web_search_options": {},
+    }
+    if stream:
+        list(client.chat.completions.create(stream=True, **kwargs))
+    else:
+        client.chat.completions.create(**kwargs)
+    assert fake_openai.requests[-1].body["web_search_options"] == {}
+    (row,) = wait_for_logs(1)
+    assert (row.extra.get("web_search_calls"), row.cost_units) == (1, SEARCH_UNITS)

@@ -6,7 +6,7 @@ read it and to add Junction's fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -17,6 +17,7 @@ from gateway.providers.base import PassThrough, UpstreamRequest, UsageHook, read
 from gateway.providers.openai.wire import (
     PATHS,
     auth_headers,
+    count_chat_search,
     count_hosted_calls,
     usage_from_chat,
     usage_from_responses,
@@ -114,7 +115,11 @@ class OpenAIPassThrough:
     def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> MarkedStream:
         if self.dialect is Dialect.RESPONSES:
             return MarkedStream(_responses_rewriter(on_usage))
-        return MarkedStream(_chat_rewriter(on_usage, client_wants_usage=req.include_usage))
+
+        def on_chat_usage(usage: Usage) -> Mapping[str, Any]:
+            return on_usage(count_chat_search(req, usage))  # billed per search
+
+        return MarkedStream(_chat_rewriter(on_chat_usage, client_wants_usage=req.include_usage))
 
 
 def _chat_rewriter(on_usage: UsageHook, *, client_wants_usage: bool) -> Callable[[LazyEvent], bytes | None]:
