@@ -444,6 +444,14 @@ FILES_BATCH_EXPIRES_SECONDS = env_int("FILES_BATCH_EXPIRES_SECONDS", 30 * 24 * 3
 # public origin used to build them outside a request (empty: the request's).
 FILES_URL_TTL = env_int("FILES_URL_TTL", 3600)
 FILES_SIGNING_KEY = env("FILES_SIGNING_KEY", SECRET_KEY)
+# Files sent to upstreams by reference (files/upstream.py, docs/files.md):
+# OpenAI gets documents of at least FILES_UPSTREAM_MIN_BYTES uploaded once to
+# its files API (kept there FILES_UPSTREAM_TTL seconds) and named by id;
+# Gemini gets its Files API when a request's inline content passes
+# FILES_GEMINI_INLINE_MAX_BYTES (it refuses requests over 20 MB).
+FILES_UPSTREAM_MIN_BYTES = env_int("FILES_UPSTREAM_MIN_BYTES", 512 * 1024)
+FILES_UPSTREAM_TTL = env_int("FILES_UPSTREAM_TTL", 7 * 24 * 3600)
+FILES_GEMINI_INLINE_MAX_BYTES = env_int("FILES_GEMINI_INLINE_MAX_BYTES", 19 * 1024 * 1024)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
 
 S3_BUCKET = env("S3_BUCKET")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from files.models import File, GeneratedImage, ImageJob
+from files.models import File, GeneratedImage, ImageJob, UpstreamFile
 
 
 @admin.register(File)
@@ -51,6 +51,17 @@ class ImageJobAdmin(admin.ModelAdmin):
     list_filter = ("operation", "status")
     search_fields = ("public_id", "request_id")
     readonly_fields = [f.name for f in ImageJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(UpstreamFile)
+class UpstreamFileAdmin(admin.ModelAdmin):
+    list_display = ("file", "provider", "upstream_id", "created_at", "expires_at")
+    list_filter = ("provider",)
+    search_fields = ("file__public_id", "upstream_id")
+    readonly_fields = [f.name for f in UpstreamFile._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -33,6 +33,7 @@ from files import sniff
 from files.models import File
 from files.selectors import files_get_many
 from files.storage import blob_read
+from files.upstream import ByIdPart, Placement
 from gateway.canonical import FilePart, FileTextPart, ImagePart, Message, Part
 from gateway.catalog.snapshot import Catalog, ModelInfo
 from gateway.context import CallContext
@@ -69,16 +70,20 @@ class FileInputs(CallStage):
     it used (the console's usage by file reads them) and which documents the
     firewall could not read (PDFs)."""
 
-    __slots__ = ("unscanned", "used")
+    __slots__ = ("placement", "unscanned", "used")
 
     def __init__(self) -> None:
         self.unscanned: list[str] = []
         self.used: list[str] = []
+        self.placement = Placement()  # what ``files.upstream`` may send by reference
 
     def log_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.used:
             extra["files_used"] = self.used
+        placement = self.placement
+        if placement.uploads or placement.reused:
+            extra["files_upstream"] = {"uploaded": placement.uploads, "reused": placement.reused}
         if self.unscanned:
             extra["files_unscanned"] = self.unscanned
         return extra
@@ -121,7 +126,10 @@ async def resolve_inputs(ctx: CallContext, stage: FileInputs) -> None:
     for content, index, part in parts:
         if part.file_id:
             file = files[part.file_id]
-            new = _from_file(part, file.content_type, blobs[file.public_id], file.filename)
+            blob = blobs[file.public_id]
+            new = _from_file(part, file.content_type, blob, file.filename)
+            if isinstance(new, ImagePart | FilePart):
+                stage.placement.by_id.append(ByIdPart(content, index, new, file, blob))
         else:
             new = _from_inline(part)
         if new is not part:

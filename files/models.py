@@ -125,3 +125,24 @@ class ImageJob(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class UpstreamFile(models.Model):
+    """A file's copy in an upstream's own files API (``files.upstream``): the
+    upstream's id (OpenAI ``file-…``, Gemini ``files/…``) and URI, for one
+    upstream account, until the upstream forgets it. ``account`` is an HMAC
+    of the provider kind, base URL and key -- never the key."""
+
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="upstream_copies")
+    provider = models.CharField(max_length=64)
+    account = models.CharField(max_length=64)
+    upstream_id = models.CharField(max_length=255)
+    uri = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "account"], name="files_upstream_once")]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} @ {self.provider}: {self.upstream_id}"

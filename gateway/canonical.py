@@ -77,6 +77,9 @@ class FilePart:
     filename: str | None = None
     url: str | None = None  # ``file_url``
     param: str | None = field(default=None, compare=False)  # as ImagePart.param
+    # The content type of a file by URL when Junction knows it (a file it
+    # uploaded to Gemini's Files API: ``files.upstream``).
+    media_type: str | None = None
 
 
 Part = TextPart | ImagePart | FilePart

@@ -22,12 +22,13 @@ from billing import stages as billing
 from billing.idempotency import IdempotencyCall
 from billing.stages import CallBilling
 from files import inputs as file_inputs
+from files import upstream as file_upstream
 from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
 from gateway import hosted_images
 from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
-from gateway.catalog.snapshot import DeploymentInfo, get_catalog, provider_credentials
+from gateway.catalog.snapshot import Credentials, DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
 from gateway.errors import ErrorType, GatewayError, invalid_request
@@ -147,7 +148,7 @@ async def model_call(
         hosted_images.arm(ctx, images, request)  # the image tool's images are stored: translation forced
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
-        response = await dispatch(ctx, routing, routed.attempts)  # dispatch + relay
+        response = await dispatch(ctx, routing, routed.attempts, inputs)  # dispatch + relay
         response[ROUTE_HEADER] = routed.decision.header
         response = await idempotency.store(ctx, idempotent, response)  # keep the answer for a retry
         return response
@@ -173,7 +174,9 @@ async def model_call(
 # --------------------------------------------------------------- dispatch
 
 
-async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Attempt]) -> HttpResponseBase:
+async def dispatch(
+    ctx: CallContext, routing: RoutingCall, candidates: list[Attempt], inputs: file_inputs.FileInputs
+) -> HttpResponseBase:
     """Try candidates in order; fall back on a retryable failure that happened
     before any byte reached the client."""
     last: GatewayError | None = None
@@ -183,7 +186,7 @@ async def dispatch(ctx: CallContext, routing: RoutingCall, candidates: list[Atte
         ctx.model_used = deployment.model.model_id
         started = await attempt_begin(ctx, routing, attempt, index)
         try:
-            response = await send(ctx, deployment, plan_attempt(ctx, deployment))
+            response = await send_attempt(ctx, deployment, inputs)
             attempt_ok(ctx, routing, attempt, started)
             return response
         except GatewayError as err:
@@ -201,11 +204,34 @@ def same_wire(kind: str, dialect: Dialect) -> bool:
     return provider is not None and provider.passthrough(dialect) is not None
 
 
-def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
-    assert ctx.request is not None
+def attempt_credentials(ctx: CallContext, deployment: DeploymentInfo) -> Credentials:
     creds = ctx.upstream_credentials or provider_credentials(deployment.provider)
     if creds is None:
         raise GatewayError(ErrorType.ROUTING, f"Provider '{deployment.provider.slug}' is not configured.")
+    return creds
+
+
+async def send_attempt(
+    ctx: CallContext, deployment: DeploymentInfo, inputs: file_inputs.FileInputs
+) -> HttpResponseBase:
+    """One attempt: Junction files by reference where this upstream takes them
+    (``files.upstream``: uploaded once, cached), then the request. An upstream
+    that forgot an id it was sent gets the attempt once more, re-uploaded."""
+    creds = attempt_credentials(ctx, deployment)
+    placement = inputs.placement
+    await file_upstream.place_files(placement, deployment, creds)
+    try:
+        return await send(ctx, deployment, plan_attempt(ctx, deployment))
+    except GatewayError as err:
+        if not await file_upstream.forget_gone(placement, err):
+            raise
+    await file_upstream.place_files(placement, deployment, creds)
+    return await send(ctx, deployment, plan_attempt(ctx, deployment))
+
+
+def plan_attempt(ctx: CallContext, deployment: DeploymentInfo) -> Plan:
+    assert ctx.request is not None
+    creds = attempt_credentials(ctx, deployment)
     dialect = ctx.request.dialect
     kind = deployment.provider.kind
     provider = provider_adapter(kind)

@@ -26,6 +26,7 @@ from typing import Any
 
 from tests.fakes.asgi import Recorded, read_request, send_json
 from tests.fakes.openai_upstream import IMAGE_PNG
+from tests.fakes.upstream_files import GeminiFiles
 
 REPLY = "Hello from fake Gemini! héllo 🌍 done."
 JSON_REPLY = {"city": "Paris", "temperature": 21}
@@ -84,8 +85,10 @@ class FakeGemini:
     split: int = 9
     reply: str = REPLY
     requests: list[Recorded] = field(default_factory=list)
+    files: GeminiFiles = field(default_factory=GeminiFiles)  # the Files API (tests/fakes/upstream_files.py)
 
     def reset(self) -> None:
+        self.files.reset()
         self.requests.clear()
         self.split = 9
         self.reply = REPLY
@@ -93,6 +96,8 @@ class FakeGemini:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"].startswith("/upload/v1beta/files"):
+            return await self.files.upload(scope, receive, send)
         recorded = await read_request(scope, receive)
         headers, body = recorded.headers, recorded.body
         path, query = recorded.path, recorded.query
@@ -102,6 +107,9 @@ class FakeGemini:
         model, _, action = path.removeprefix("/v1beta/models/").partition(":")
         if action not in ("generateContent", "streamGenerateContent"):
             return await _error(send, 404, "NOT_FOUND", f"Unknown path {path}")
+        for gone in self.files.missing(body, headers.get("host", "")):
+            message = f"You do not have permission to access the File {gone} or it may not exist."
+            return await _error(send, 403, "PERMISSION_DENIED", message)
         text = _last_user_text(body)
         if "[[429]]" in text:
             return await _error(

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.asgi import Recorded, read_request, send_json, words
+from tests.fakes.upstream_files import OpenAIFiles
 
 REPLY = "Hello from the fake upstream! héllo 🌍 done."
 JSON_REPLY = '{"city": "Paris", "temperature_c": 18}'
@@ -89,8 +90,10 @@ class FakeOpenAI:
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     omit_usage: bool = False  # answer JSON without "usage" (some compatible servers do)
+    files: OpenAIFiles = field(default_factory=OpenAIFiles)  # POST /v1/files (tests/fakes/upstream_files.py)
 
     def reset(self) -> None:
+        self.files.reset()
         self.requests.clear()
         self.release.clear()
         self.split = 5
@@ -102,6 +105,8 @@ class FakeOpenAI:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        if scope["method"] == "POST" and scope["path"].endswith("/files"):
+            return await self.files.upload(scope, receive, send)
         recorded = await read_request(scope, receive)
         body, path = recorded.body, recorded.path
         self.requests.append(recorded)
@@ -117,6 +122,19 @@ class FakeOpenAI:
                         "type": "invalid_request_error",
                         "param": None,
                         "code": "invalid_api_key",
+                    }
+                },
+            )
+        for gone in self.files.missing(body):
+            return await send_json(
+                send,
+                404,
+                {
+                    "error": {
+                        "message": f"No such File object: {gone}",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
                     }
                 },
             )

@@ -240,16 +240,18 @@ def _part(part: Part, param: str) -> dict[str, Any] | None:
             raise unsupported_parameter(
                 f"{param}.file_id", PROVIDER, "Send the document inline as a data URL."
             )
-        return _media(part.data_url or part.url or "", param, default_mime="application/pdf")
+        return _media(
+            part.data_url or part.url or "", param, default_mime="application/pdf", mime=part.media_type
+        )
     raise invalid_request(f"Unsupported content in '{param}'.", param=param)
 
 
-def _media(url: str, param: str, *, default_mime: str) -> dict[str, Any]:
+def _media(url: str, param: str, *, default_mime: str, mime: str | None = None) -> dict[str, Any]:
     if url.startswith("data:"):
         mime, data = split_data_url(url, param)
         return {"inlineData": {"mimeType": mime, "data": data}}
     if url.startswith(("http://", "https://", "gs://")):
-        mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or default_mime
+        mime = mime or mimetypes.guess_type(url.split("?", 1)[0])[0] or default_mime
         return {"fileData": {"mimeType": mime, "fileUri": url}}
     raise invalid_request(f"Invalid URL in '{param}'.", param=param)
 
