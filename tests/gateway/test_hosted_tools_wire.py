@@ -4,6 +4,7 @@ Messages caller sends back."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import msgspec
@@ -20,13 +21,14 @@ from gateway.canonical import (
     WebSearchCall,
     WebSearchProgress,
 )
-from gateway.dialects import messages
+from gateway.dialects import messages, responses
 from gateway.dialects.responses.stream import StreamEncoder
 from gateway.providers import anthropic as anthropic_wire
 from gateway.providers import gemini as gemini_wire
 from gateway.providers import openai as openai_wire
 from gateway.providers.gemini import grounding
 from tests.fakes import anthropic_upstream, gemini_upstream
+from tests.fakes.openai_upstream import IMAGE_PNG
 
 
 def _anthropic_search_message() -> dict:
@@ -175,3 +177,27 @@ def test_messages_search_history_goes_back_to_anthropic_whole_and_not_to_openai(
         openai_wire.build_request(req, upstream_model="g", base_url="https://o", api_key="k").body
     )
     assert all(item.get("type") != "web_search_call" for item in to_openai["input"])
+
+
+def test_an_image_made_earlier_goes_back_to_gemini_as_model_output():
+    image = base64.b64encode(IMAGE_PNG).decode()
+    req = responses.decode(
+        {
+            "model": "m",
+            "input": [
+                {"role": "user", "content": "Draw"},
+                {"type": "image_generation_call", "id": "ig_1", "status": "completed", "result": image},
+                {"role": "user", "content": "Make it blue"},
+            ],
+            "tools": [{"type": "image_generation"}],
+        },
+        {},
+    )
+    sent = json.loads(
+        gemini_wire.build_request(req, upstream_model="g", base_url="https://g", api_key="k").body
+    )
+    assert sent["contents"][1] == {
+        "role": "model",
+        "parts": [{"inlineData": {"mimeType": "image/png", "data": image}}],
+    }
+    assert sent["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]

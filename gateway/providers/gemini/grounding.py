@@ -136,3 +136,19 @@ def image_call(response_id: str, index: int, part: dict[str, Any]) -> ImageGener
         mime=mime,
         output_format=mime.removeprefix("image/"),
     )
+
+
+_BASE64_MAGIC = {
+    "iVBORw0KGgo": "image/png",
+    "/9j/": "image/jpeg",
+    "UklGR": "image/webp",
+    "R0lGOD": "image/gif",
+}
+
+
+def base64_image_type(call: ImageGenerationCall) -> str:
+    """The image's type read from its base64 (a Responses input item says none)."""
+    for prefix, mime in _BASE64_MAGIC.items():
+        if (call.result or "").startswith(prefix):
+            return mime
+    return call.mime

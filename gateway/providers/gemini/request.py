@@ -13,6 +13,7 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationCall,
     ImageGenerationTool,
     ImagePart,
     Message,
@@ -216,6 +217,9 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
                     param=param,
                 )
             add("user", {"functionResponse": {"name": name, "response": _tool_response(item)}})
+        elif isinstance(item, ImageGenerationCall) and item.result:
+            # An image the model made, back as its own output (multi-turn editing).
+            add("model", {"inlineData": {"mimeType": grounding.base64_image_type(item), "data": item.result}})
         elif isinstance(item, Reasoning):
             # Thought text is not sent back (Gemini keeps its own); the
             # signature rides on the next model part, where it came from.
