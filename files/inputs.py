@@ -33,7 +33,7 @@ from files import sniff
 from files.models import File
 from files.selectors import files_get_many
 from files.storage import blob_read
-from files.upstream import ByIdPart, Placement
+from files.upstream import ByIdPart, Placement, inline_size
 from gateway.canonical import FilePart, FileTextPart, ImagePart, Message, Part
 from gateway.catalog.snapshot import Catalog, ModelInfo
 from gateway.context import CallContext
@@ -132,6 +132,7 @@ async def resolve_inputs(ctx: CallContext, stage: FileInputs) -> None:
                 stage.placement.by_id.append(ByIdPart(content, index, new, file, blob))
         else:
             new = _from_inline(part)
+            stage.placement.inline_other += inline_size(new)
         if new is not part:
             content[index] = new
             ctx.force_translate = True

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import msgspec
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -79,6 +80,7 @@ class Placement:
     """The files stage's per-call record of what went upstream by reference."""
 
     by_id: list[ByIdPart] = field(default_factory=list)
+    inline_other: int = 0  # the request's other inline content (data URLs), in bytes
     sent: dict[str, int] = field(default_factory=dict)  # a token the upstream would name -> UpstreamFile pk
     retried: bool = False
     uploads: int = 0  # uploads made by this call (for the log)
@@ -132,7 +134,8 @@ async def place_files(placement: Placement, deployment: DeploymentInfo, credenti
         placement.sent[_token(ref)] = ref.pk
 
 
-def _inline_size(part: Part) -> int:
+def inline_size(part: Part) -> int:
+    """The length of a part's data URL (0 for text and by-URL parts)."""
     if isinstance(part, ImagePart):
         return len(part.url) if part.url.startswith("data:") else 0
     if isinstance(part, FilePart) and part.data_url:
@@ -144,14 +147,13 @@ def _gemini_choice(placement: Placement) -> list[ByIdPart]:
     """The Junction files to upload so the request's inline content fits
     ``FILES_GEMINI_INLINE_MAX_BYTES``: the largest first, until it does."""
     limit = settings.FILES_GEMINI_INLINE_MAX_BYTES
-    contents = {id(p.content): p.content for p in placement.by_id}
-    total = sum(_inline_size(part) for content in contents.values() for part in content)
+    total = placement.inline_other + sum(inline_size(p.inline) for p in placement.by_id)
     chosen: list[ByIdPart] = []
     for part in sorted(placement.by_id, key=lambda p: p.file.bytes, reverse=True):
         if total <= limit:
             break
         chosen.append(part)
-        total -= _inline_size(part.inline)
+        total -= inline_size(part.inline)
     return chosen
 
 
@@ -215,11 +217,12 @@ def _cached(*, file: File, account: str, now: datetime) -> UpstreamFile | None:
 def _remember(
     *, file: File, provider: str, account: str, upstream_id: str, uri: str, expires_at: datetime
 ) -> UpstreamFile:
-    row, _ = UpstreamFile.objects.update_or_create(
-        file=file,
-        account=account,
-        defaults={"provider": provider, "upstream_id": upstream_id, "uri": uri, "expires_at": expires_at},
-    )
+    values = {"provider": provider, "upstream_id": upstream_id, "uri": uri, "expires_at": expires_at}
+    try:
+        row, _ = UpstreamFile.objects.update_or_create(file=file, account=account, defaults=values)
+    except IntegrityError:  # a concurrent call uploaded it too: the last upload wins
+        UpstreamFile.objects.filter(file=file, account=account).update(**values)
+        row = UpstreamFile.objects.get(file=file, account=account)
     return row
 
 

@@ -269,3 +269,21 @@ def test_other_upstreams_are_untouched(client, fake_anthropic, by_reference):
     )
     assert not UpstreamFile.objects.exists()
     assert File.objects.filter(public_id=file_id).exists()
+
+
+def test_gemini_counts_the_callers_inline_content_in_other_turns(client, fake_gemini, settings):
+    """The limit is on the whole request: inline bytes in an earlier turn push a file by id out."""
+    inline = f"data:application/pdf;base64,{base64.b64encode(PDF).decode()}"
+    settings.FILES_GEMINI_INLINE_MAX_BYTES = len(inline) + 10
+    small_id = upload(client, samples.pdf("y"), "small.pdf")
+    client.responses.create(
+        model="gemini-2.5-flash",
+        input=[
+            {"role": "user", "content": [{"type": "input_file", "file_data": inline, "filename": "a.pdf"}]},
+            {"role": "assistant", "content": "Read it."},
+            {"role": "user", "content": [{"type": "input_file", "file_id": small_id}]},
+        ],
+    )
+    assert [u.data for u in fake_gemini.files.uploads] == [samples.pdf("y")]
+    contents = fake_gemini.requests[-1].body["contents"]
+    assert "inlineData" in contents[0]["parts"][0] and "fileData" in contents[-1]["parts"][0]
