@@ -40,6 +40,7 @@ from bench.run import HOST, free_port, http_status, junction_env, manage, prepar
 REPO = Path(__file__).resolve().parent.parent
 HANG_SECONDS = 30.0
 READ_TIMEOUT = "5"
+WINDOW = 10  # seconds per bucket of the answers' timeline
 
 
 # --------------------------------------------------------------- upstream
@@ -102,8 +103,22 @@ def serve_upstream(port: int) -> None:
 # ------------------------------------------------------------------- load
 
 
-async def load(url: str, key: str, concurrency: int, seconds: float, tally: dict[str, int]) -> None:
-    deadline = time.monotonic() + seconds
+def count(tally: dict[str, int], timeline: dict[int, dict[str, int]], started: float, outcome: str) -> None:
+    tally[outcome] = tally.get(outcome, 0) + 1
+    window = timeline.setdefault(int((time.monotonic() - started) // WINDOW), {})
+    window[outcome] = window.get(outcome, 0) + 1
+
+
+async def load(
+    url: str,
+    key: str,
+    concurrency: int,
+    seconds: float,
+    tally: dict[str, int],
+    timeline: dict[int, dict[str, int]],
+) -> None:
+    started = time.monotonic()
+    deadline = started + seconds
     headers = {"authorization": f"Bearer {key}"}
 
     async def client(n: int) -> None:
@@ -122,9 +137,9 @@ async def load(url: str, key: str, concurrency: int, seconds: float, tally: dict
                     async with http.stream("POST", url, headers=headers, json=body) as resp:
                         async for _ in resp.aiter_bytes():
                             pass
-                    tally[str(resp.status_code)] = tally.get(str(resp.status_code), 0) + 1
+                    count(tally, timeline, started, str(resp.status_code))
                 except httpx.HTTPError as exc:
-                    tally[type(exc).__name__] = tally.get(type(exc).__name__, 0) + 1
+                    count(tally, timeline, started, type(exc).__name__)
 
     await asyncio.gather(*[client(n) for n in range(concurrency)])
 
@@ -144,15 +159,24 @@ def rss_mb(pid: int) -> float:
 
 
 def pg_connections(url: str) -> int | None:
+    """Junction's connections to its database now; None without PostgreSQL or
+    while it is down (the restart)."""
     if not url:
         return None
     import psycopg
 
-    with psycopg.connect(url) as pg:
-        row = pg.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-        return int(row[0]) if row else 0
+    try:
+        with psycopg.connect(url, connect_timeout=3) as pg:
+            row = pg.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+    except psycopg.OperationalError:
+        return None
+
+
+def load_average() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
 def books(env: dict[str, str]) -> dict[str, int]:
@@ -177,8 +201,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--restart-redis", default="")
     parser.add_argument("--restart-postgres", default="")
+    parser.add_argument("--server-log", default="", help="keep Junction's log here (default: bench/results/)")
     args = parser.parse_args()
     seconds = args.minutes * 60
+    server_log = Path(
+        args.server_log or REPO / "bench" / "results" / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    )
+    server_log.parent.mkdir(parents=True, exist_ok=True)
 
     upstream_port, junction_port = free_port(), free_port()
     threading.Thread(target=serve_upstream, args=(upstream_port,), daemon=True).start()
@@ -189,12 +218,16 @@ def main() -> None:
             stack,
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port",
              str(junction_port), "--workers", str(args.workers), "--lifespan", "on", "--no-access-log"],
-            Path(tmp) / "junction.log",
+            server_log,
             env,
         )  # fmt: skip
         wait_until(lambda: http_status(junction_port, "GET", "/healthz") == 200, "junction", server, 60)
         tally: dict[str, int] = {"sent": 0}
-        samples: dict[str, object] = {}
+        timeline: dict[int, dict[str, int]] = {}
+        samples: dict[str, object] = {"load_average_start": load_average()}
+        loads: list[list[float]] = []
+        restarts: list[dict[str, object]] = []
+        outages: list[tuple[float, float]] = []  # (from, to) seconds into the load, per restart
         db_url = env.get("DATABASE_URL", "")
 
         async def watch() -> None:
@@ -205,20 +238,29 @@ def main() -> None:
             started = time.monotonic()
             while time.monotonic() - started < seconds - 60:
                 peak = max(peak, await asyncio.to_thread(pg_connections, db_url) or 0)
+                loads.append(load_average())
                 if not restarted and time.monotonic() - started > (seconds - 60) / 2:
                     restarted = True
-                    for command in (args.restart_redis, args.restart_postgres):
+                    for what, command in (("redis", args.restart_redis), ("postgres", args.restart_postgres)):
                         if command:
+                            at = time.monotonic() - load_started
                             restart = await asyncio.create_subprocess_shell(command)
-                            await restart.wait()
+                            status = await restart.wait()
+                            end = time.monotonic() - load_started
+                            outages.append((at, end))
+                            restarts.append(
+                                {"what": what, "from_s": round(at, 1), "to_s": round(end, 1), "exit": status}
+                            )
                 await asyncio.sleep(5)
             samples["pg_connections_peak"] = peak if db_url else "n/a (SQLite)"
 
         async def both() -> None:
             url = f"http://{HOST}:{junction_port}/v1/chat/completions"
-            await asyncio.gather(load(url, key, args.concurrency, seconds, tally), watch())
+            await asyncio.gather(load(url, key, args.concurrency, seconds, tally, timeline), watch())
 
+        load_started = time.monotonic()
         asyncio.run(both())
+        elapsed = time.monotonic() - load_started
         samples["rss_end"] = {w: round(rss_mb(w), 1) for w in workers(server.pid)}
         time.sleep(3)  # the writers' last batches
         server.terminate()
@@ -230,9 +272,24 @@ def main() -> None:
             "minutes": args.minutes,
             "concurrency": args.concurrency,
             "answers": tally,
+            "requests_per_second": round(tally["sent"] / elapsed, 1),
             **books(env),
             "verify_ledger": (verify.stdout + verify.stderr).strip(),
             **samples,
+            "load_average_1min": {
+                "min": min((x[0] for x in loads), default=None),
+                "median": sorted(x[0] for x in loads)[len(loads) // 2] if loads else None,
+                "max": max((x[0] for x in loads), default=None),
+            },
+            "restarts": restarts,
+            "server_log": str(server_log),
+            # every window with an answer other than 200, and the windows around the restarts
+            "timeline": {
+                f"{w * WINDOW}-{(w + 1) * WINDOW}s": answers
+                for w, answers in sorted(timeline.items())
+                if set(answers) != {"200"}
+                or any(a - 2 * WINDOW <= w * WINDOW <= b + 2 * WINDOW for a, b in outages)
+            },
         }
         print(json.dumps(result, indent=2))
 

@@ -190,7 +190,9 @@ async def limit(ctx: CallContext, state: CallBilling, *, body_size: int | None =
     state.input_upper, state.input_estimate = input_token_bounds(req, body_size)
     if not (principal.rpm_limit or principal.tpm_limit or principal.max_concurrency):
         return
-    tokens = state.input_estimate + (req.max_output_tokens or 0)
+    tokens = state.input_estimate + (req.max_output_tokens or 0) * max(
+        req.n or 1, 1
+    )  # n choices, as OpenAI counts
     outcome = await ratelimit.acquire(
         key_id=principal.key_id,
         workspace_id=principal.workspace_id,

@@ -36,6 +36,17 @@ class UrlCitation:
 
 
 @dataclass(slots=True)
+class TokenLogprob:
+    """One sampled token's log probability (``logprobs`` / ``top_logprobs``),
+    with the most likely alternatives at its position in ``top``."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top: list[TokenLogprob] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class TextPart:
     text: str
     # Provider-specific annotations that must survive a same-provider round trip
@@ -43,6 +54,8 @@ class TextPart:
     extra: dict[str, Any] | None = None
     # Web citations on the answer's text (hosted web search), in text order.
     citations: list[UrlCitation] | None = None
+    # The answer's token log probabilities, when the request asked for them.
+    logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass(slots=True)
@@ -246,7 +259,7 @@ class CanonicalRequest:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     n: int | None = None
-    logprobs: bool | None = None
+    logprobs: bool | None = None  # chat ``logprobs``; Responses ``include: ["message.output_text.logprobs"]``
     top_logprobs: int | None = None
     reasoning_effort: str | None = None  # "minimal" | "low" | "medium" | "high" | "none"
     reasoning_summary: str | None = None  # "auto" | "concise" | "detailed"
@@ -260,6 +273,11 @@ class CanonicalRequest:
     # The decoded inbound JSON body, kept so the same-dialect fast path can
     # forward parameters Junction does not model (never re-validated).
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wants_logprobs(self) -> bool:
+        """Token log probabilities were asked for (``top_logprobs`` > 0 implies it)."""
+        return bool(self.logprobs) or bool(self.top_logprobs)
 
 
 # ------------------------------------------------------------ usage, response
@@ -313,6 +331,7 @@ class ResponseStart:
 @dataclass(slots=True)
 class TextDelta:
     text: str
+    logprobs: list[TokenLogprob] | None = None  # the tokens of ``text``, when asked for
 
 
 @dataclass(slots=True)

@@ -81,6 +81,18 @@ def invalid_request(message: str, *, param: str | None = None, code: str | None 
     return GatewayError(ErrorType.INVALID_REQUEST, message, param=param, code=code)
 
 
+def database_unavailable() -> GatewayError:
+    """The database did not answer (down, restarting, its pool empty for
+    ``DATABASE_POOL_TIMEOUT``): a 503 the SDKs retry, not a 500 bug report."""
+    return GatewayError(
+        ErrorType.INTERNAL,
+        "Junction's database is unavailable; retry shortly.",
+        status=503,
+        code="service_unavailable",
+        retry_after="1",
+    )
+
+
 def unsupported_parameter(param: str, provider: str, detail: str = "") -> GatewayError:
     """A capability the chosen upstream lacks: refused, never silently dropped."""
     message = f"Parameter '{param}' is not supported by provider '{provider}'."

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 import msgspec
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from billing import idempotency
@@ -28,10 +29,11 @@ from firewall.hooks import FirewallCall
 from gateway import hosted_images
 from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
+from gateway.capabilities import check_logprobs
 from gateway.catalog.snapshot import Credentials, DeploymentInfo, get_catalog, provider_credentials
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
-from gateway.errors import ErrorType, GatewayError, invalid_request
+from gateway.errors import ErrorType, GatewayError, database_unavailable, invalid_request
 from gateway.hosted_tools import check_tools
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
 from gateway.providers import provider_adapter
@@ -146,6 +148,7 @@ async def model_call(
         file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
         check_tools(ctx, catalog)  # hosted tools need the model's catalog flag (400 unsupported_tool)
         hosted_images.arm(ctx, images, request)  # the image tool's images are stored: translation forced
+        check_logprobs(creq, catalog)  # log probabilities need a model that returns them (400)
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)
         response = await dispatch(ctx, routing, routed.attempts, inputs)  # dispatch + relay
@@ -158,6 +161,10 @@ async def model_call(
     except asyncio.CancelledError:  # the client went away before the answer: log (and settle) anyway
         ctx.client_disconnected()
         raise
+    except (OperationalError, InterfaceError) as exc:  # PostgreSQL down or restarting: retry later
+        logger.warning("database unavailable in %s (%s): %s", endpoint, ctx.request_id, exc)
+        response = error_answer(ctx, database_unavailable())
+        return response
     except Exception:
         logger.exception("unhandled error in %s (%s)", endpoint, ctx.request_id)
         response = error_answer(

@@ -118,7 +118,7 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
             canonical = stage.on_answer(ctx, canonical)
         translator = ctx.dialect.TRANSLATOR
         assert translator is not None  # plan_attempt refuses translation into such a dialect
-        out = translator.encode_response(canonical, ctx.answer_fields())
+        out = translator.encode_response(canonical, ctx.answer_fields(), request=ctx.request)
     ctx.mark_first_byte()
     response = HttpResponse(out, content_type="application/json")
     response["x-request-id"] = ctx.request_id

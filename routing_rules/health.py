@@ -72,6 +72,19 @@ class _Entry:
     closed_dirty: bool = False
 
 
+def _tripped(outcomes: deque[bool]) -> bool:
+    """At least ``ROUTING_BREAKER_FAILURES`` failures among the last
+    ``ROUTING_BREAKER_WINDOW`` calls, and at least ``ROUTING_BREAKER_FAILURE_RATIO``
+    of them: an upstream that fails 2 % of a busy deployment's calls sees 5 of
+    20 often enough (the soak: every minute or so) and must not be taken away
+    from everyone for a cooldown; a dead one fails 5 of its first 5."""
+    failures = outcomes.count(False)
+    return (
+        failures >= settings.ROUTING_BREAKER_FAILURES
+        and failures >= settings.ROUTING_BREAKER_FAILURE_RATIO * len(outcomes)
+    )
+
+
 def _ewma(old: float | None, new: float, alpha: float) -> float:
     return new if old is None else old + alpha * (new - old)
 
@@ -196,7 +209,7 @@ class HealthRegistry:
                 self._open(e, now)
             return
         e.outcomes.append(ok)
-        if e.state is BreakerState.CLOSED and e.outcomes.count(False) >= settings.ROUTING_BREAKER_FAILURES:
+        if e.state is BreakerState.CLOSED and _tripped(e.outcomes):
             self._open(e, now)
 
     def _open(self, e: _Entry, now: float) -> None:

@@ -1,8 +1,10 @@
 """Fault injection (issue 18), in the PostgreSQL + Redis pass: a server process
 killed with its credit leased, a NUL character in a concurrent batch of other
-tenants' log rows, bursts on the management API against a real server
-process, a tenant's failing BYOK key. Each reproduces a failure of the code
-before the fix; each skips cleanly without PostgreSQL (and Redis)."""
+tenants' log rows, a server process whose Redis is down, bursts on the
+management API against a real server process, a tenant's failing BYOK key.
+Each reproduces a failure of the code before the fix (bench/README.md,
+"Session 6: soak", has what each gave there); each skips cleanly without
+PostgreSQL (and Redis)."""
 
 from __future__ import annotations
 
@@ -127,11 +129,15 @@ def test_a_nul_character_costs_no_other_tenant_a_log_row(junction, api_key, othe
         )
         return resp.status_code
 
+    set_balance(other_workspace.pk, 1_000_000)  # before, the NUL call was answered and charged
     with ThreadPoolExecutor(6) as pool:  # under the plan's concurrency limit
         statuses = list(pool.map(call, range(21)))
-    assert statuses[0] == 400 and statuses[1:] == [200] * 20
+    assert statuses[1:] == [200] * 20
     rows = wait_for_logs(21)
-    assert sorted(r.status_code for r in rows) == [200] * 20 + [400]
+    ours = [r.status_code for r in rows if r.workspace_id == api_key.workspace.pk]
+    assert ours == [200] * 20, f"{20 - len(ours)} of the other tenant's 20 log rows lost"
+    assert statuses[0] == 400  # now refused at decode, naming the field
+    assert [r.status_code for r in rows if r.workspace_id == other_workspace.pk] == [400]
 
 
 # ------------------------------------------- 6: management API connection bursts
@@ -143,29 +149,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Server:
+    """``uvicorn config.asgi:application`` in its own process on the test
+    database, with ``env`` on top of this process's environment."""
+
+    def __init__(self, **env: str) -> None:
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", self.url.rsplit(":", 1)[1],
+             "--no-access-log"],
+            cwd=ROOT,
+            env=_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=5)
+                return
+            except httpx.TransportError:
+                assert self.proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def test_management_api_bursts_keep_postgresql_connections_bounded(admin_key):
     """Three bursts of 30 concurrent management calls against a real server
     process: the connections stay within its pool (before: 31, then 39, then
     PostgreSQL ran out and calls failed)."""
-    port, name = _free_port(), "junction-fault-manage"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--no-access-log"],
-        cwd=ROOT,
-        env=_env(DATABASE_URL=_database_url(name), DATABASE_POOL_MAX_SIZE="8"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api/manage/workspace"
+    name = "junction-fault-manage"
+    server = _Server(DATABASE_URL=_database_url(name), DATABASE_POOL_MAX_SIZE="8")
+    url = f"{server.url}/api/manage/workspace"
     headers = {"authorization": f"Bearer {admin_key.secret}"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url, headers=headers, timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
         peak = 0
         with ThreadPoolExecutor(30) as pool:
             for _ in range(3):
@@ -177,8 +201,46 @@ def test_management_api_bursts_keep_postgresql_connections_bounded(admin_key):
                 peak = max(peak, _connections(name))
         assert peak <= 8
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
+
+
+# --------------------------------------------- 2: Redis down at runtime
+
+
+def test_a_server_whose_redis_is_down_serves_v1_in_json(catalog, api_key, fake_openai_server):
+    """A server process whose ``REDIS_URL`` is a dead port: a good key's call is
+    served, a bad key gets 401 and /v1/models 200, all JSON (before: a 500
+    ``internal_error`` on every /v1 call and Django's HTML 500 page on
+    /v1/models, while /healthz said 200)."""
+    _, upstream = fake_openai_server
+    server = _Server(
+        DATABASE_URL=_database_url("junction-fault-redis"),
+        REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0",  # nothing listens there
+        CELERY_BROKER_URL="memory://",
+        OPENAI_API_KEY="sk-platform-test",
+        OPENAI_BASE_URL=f"{upstream.url}/v1",
+    )
+    try:
+        good = {"authorization": f"Bearer {api_key.secret}"}
+        chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+        answers = {
+            "chat": httpx.post(f"{server.url}/v1/chat/completions", headers=good, json=chat, timeout=30),
+            "bad key": httpx.post(
+                f"{server.url}/v1/chat/completions",
+                headers={"authorization": "Bearer sk-nope"},
+                json=chat,
+                timeout=30,
+            ),
+            "models": httpx.get(f"{server.url}/v1/models", headers=good, timeout=30),
+        }
+        statuses = {what: resp.status_code for what, resp in answers.items()}
+        assert statuses == {"chat": 200, "bad key": 401, "models": 200}, {
+            w: r.text[:200] for w, r in answers.items()
+        }
+        assert all(resp.headers["content-type"].startswith("application/json") for resp in answers.values())
+        assert answers["bad key"].json()["error"]["code"] == "invalid_api_key"
+    finally:
+        server.stop()
 
 
 # --------------------------------------------- 7: a tenant's failing BYOK key

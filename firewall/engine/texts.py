@@ -114,7 +114,20 @@ def process_answer_body(session: Session, dialect: str, body: Any) -> bool:
         if new != text:
             container[key] = new
             changed = True
+    if changed:
+        _drop_body_logprobs(body)
     return changed
+
+
+def _drop_body_logprobs(body: Any) -> None:
+    """Token log probabilities spell out the original text: gone once it is masked."""
+    for choice in body.get("choices") or []:
+        if isinstance(choice, dict) and choice.get("logprobs") is not None:
+            choice["logprobs"] = None
+    for item in body.get("output") or []:
+        for part in (item.get("content") or []) if isinstance(item, dict) else []:
+            if isinstance(part, dict) and part.get("logprobs"):
+                part["logprobs"] = []
 
 
 def process_answer(session: Session, resp: CanonicalResponse) -> CanonicalResponse:
@@ -128,5 +141,12 @@ def process_answer(session: Session, resp: CanonicalResponse) -> CanonicalRespon
             slots.extend(_attr(item, "arguments"))
         elif isinstance(item, Reasoning):
             slots.extend((item.summary, i) for i in range(len(item.summary)))
+    before = [container[key] for container, key in slots]
     apply(session, iter(slots), Scope.RESPONSE)
+    if any(container[key] != text for (container, key), text in zip(slots, before, strict=True)):
+        # Token log probabilities spell out the original text: gone once it is masked.
+        for item in resp.output:
+            for part in item.content if isinstance(item, Message) else []:
+                if isinstance(part, TextPart):
+                    part.logprobs = None
     return resp

@@ -7,9 +7,10 @@ A dialect module ``gateway/dialects/<name>.py`` offers:
 ``decode(body: dict, headers: dict[str, str]) -> CanonicalRequest``
     Validate and decode; a bad field is a 400 whose ``param`` names it.
 
-``encode_response(resp: CanonicalResponse, extras: dict) -> bytes``
+``encode_response(resp: CanonicalResponse, extras: dict, *, request: CanonicalRequest | None) -> bytes``
     The non-streaming JSON body; ``extras`` (``x_request_id``, ``provider``,
-    ``latency_ms``, later ``cost``...) are added as top-level fields.
+    ``latency_ms``, later ``cost``...) are added as top-level fields;
+    ``request`` gives the fields a Responses object repeats back.
 
 ``class StreamEncoder(*, request: CanonicalRequest, finalize: Callable[[Usage], dict], request_id: str)``
     with ``encode(event: Event) -> bytes`` and ``finish() -> bytes``: the

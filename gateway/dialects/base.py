@@ -69,11 +69,20 @@ class StreamEncoderFactory(Protocol):
     ) -> StreamEncoder: ...
 
 
+class ResponseEncoder(Protocol):
+    """A whole canonical answer -> the dialect's JSON body. ``request`` is the
+    call's canonical request, for the fields an answer repeats (Responses)."""
+
+    def __call__(
+        self, resp: CanonicalResponse, extras: Mapping[str, Any], *, request: CanonicalRequest | None = None
+    ) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Translator:
     """Canonical answer -> this dialect's bytes (the translation path)."""
 
-    encode_response: Callable[[CanonicalResponse, Mapping[str, Any]], bytes]
+    encode_response: ResponseEncoder
     stream_encoder: StreamEncoderFactory
 
 

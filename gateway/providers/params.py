@@ -23,7 +23,8 @@ _NAMES: dict[str, dict[Dialect, str]] = {
     },
     "stop": {Dialect.MESSAGES: "stop_sequences"},
     "parallel_tool_calls": {Dialect.MESSAGES: "tool_choice.disable_parallel_tool_use"},
-    "logprobs": {Dialect.RESPONSES: "top_logprobs"},
+    # Responses asks for log probabilities with ``include: ["message.output_text.logprobs"]``.
+    "logprobs": {Dialect.RESPONSES: "include"},
     "reasoning_summary": {Dialect.RESPONSES: "reasoning.summary"},
     "metadata": {},
     "user": {Dialect.MESSAGES: "metadata.user_id"},

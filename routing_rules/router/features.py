@@ -100,6 +100,8 @@ def request_features(request: CanonicalRequest, *, api_key_prefix: str | None = 
         needs.add("files")
     if request.reasoning_effort and request.reasoning_effort != "none":
         needs.add("reasoning")
+    if request.wants_logprobs:
+        needs.add("logprobs")
     if request.dialect is Dialect.EMBEDDINGS:
         needs.add("embeddings")
     if request.dialect is Dialect.EMBEDDINGS:

@@ -21,7 +21,10 @@ it wants in the prompt itself:
                                      ``encrypted_content``)
 
 A request for ``json_schema`` / ``json_object`` output is answered with
-``JSON_REPLY``.
+``JSON_REPLY``. Chat answers ``n`` choices (usage totalled over them, as
+OpenAI reports it) and token log probabilities when ``logprobs`` is set
+(one token per word, ``top_logprobs`` alternatives); Responses answers carry
+them with ``include: ["message.output_text.logprobs"]``.
 Streams are written in ``split``-byte pieces to exercise reassembly.
 """
 
@@ -203,30 +206,41 @@ class FakeOpenAI:
                 "type": "function",
                 "function": {"name": tool, "arguments": '{"city": "Paris"}'},
             }
+        n = int(body.get("n") or 1)
+        top = int(body.get("top_logprobs") or 0) if body.get("logprobs") else None
+        usage["completion_tokens"] *= n
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if not body.get("stream"):
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": None if call else reply,
-                "refusal": None,
-                "annotations": [],
-            }
-            if reasoning:
-                message["reasoning_content"] = reasoning
-            if call:
-                message["tool_calls"] = [call]
+            choices = []
+            for index in range(n):
+                text = None if call else choice_reply(reply, index)
+                message: dict[str, Any] = {
+                    "role": "assistant",
+                    "content": text,
+                    "refusal": None,
+                    "annotations": [],
+                }
+                if reasoning:
+                    message["reasoning_content"] = reasoning
+                if call:
+                    message["tool_calls"] = [call]
+                logprobs = None
+                if top is not None:
+                    logprobs = {"content": token_logprobs(text or "", top), "refusal": None}
+                choices.append(
+                    {
+                        "index": index,
+                        "message": message,
+                        "logprobs": logprobs,
+                        "finish_reason": "tool_calls" if call else "stop",
+                    }
+                )
             answer = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": message,
-                        "logprobs": None,
-                        "finish_reason": "tool_calls" if call else "stop",
-                    }
-                ],
+                "choices": choices,
                 "usage": usage,
                 "service_tier": "default",
                 "system_fingerprint": "fp_fake",
@@ -243,19 +257,33 @@ class FakeOpenAI:
             "system_fingerprint": "fp_fake",
         }
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        def chunk(
+            delta: dict[str, Any], finish: str | None = None, index: int = 0, logprobs: Any = None
+        ) -> dict[str, Any]:
             out = {
                 **base,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                "choices": [{"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
             }
             if include_usage:
                 out["usage"] = None
             return out
 
-        events = [chunk({"role": "assistant", "content": "", "refusal": None})]
+        events = [chunk({"role": "assistant", "content": "", "refusal": None}, index=i) for i in range(n)]
         for word in words(reasoning) if reasoning else []:
             events.append(chunk({"reasoning_content": word}))
-        if call:
+        if n > 1 and not call:
+            # Several choices: their chunks interleaved, as OpenAI sends them.
+            texts = [words(choice_reply(reply, i)) for i in range(n)]
+            for position in range(max(map(len, texts))):
+                for i, pieces in enumerate(texts):
+                    if position < len(pieces):
+                        lp = None
+                        if top is not None:
+                            tokens = token_logprobs("".join(pieces), top)[position : position + 1]
+                            lp = {"content": tokens, "refusal": None}
+                        events.append(chunk({"content": pieces[position]}, index=i, logprobs=lp))
+            events.extend(chunk({}, "stop", index=i) for i in range(n))
+        elif call:
             events.append(
                 chunk(
                     {
@@ -274,8 +302,11 @@ class FakeOpenAI:
                 events.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
             events.append(chunk({}, "tool_calls"))
         else:
-            for word in words(reply):
-                events.append(chunk({"content": word}))
+            for position, word in enumerate(words(reply)):
+                lp = None
+                if top is not None:
+                    lp = {"content": token_logprobs(reply, top)[position : position + 1], "refusal": None}
+                events.append(chunk({"content": word}, logprobs=lp))
             events.append(chunk({}, "stop"))
         if include_usage:
             events.append({**base, "choices": [], "usage": usage})
@@ -297,6 +328,8 @@ class FakeOpenAI:
         created = int(time.time())
         reply = JSON_REPLY if _wantssend_json(body) else self.reply
         tool = _first_tool(body)
+        wants = "message.output_text.logprobs" in (body.get("include") or [])
+        top = int(body.get("top_logprobs") or 0) if wants else None
         output: list[dict[str, Any]] = []
         if "[[reason]]" in text:
             reasoning: dict[str, Any] = {
@@ -356,7 +389,7 @@ class FakeOpenAI:
                             "type": "output_text",
                             "text": reply,
                             "annotations": search_annotations(reply) if searching else [],
-                            "logprobs": [],
+                            "logprobs": token_logprobs(reply, top) if top is not None else [],
                         }
                     ],
                 }
@@ -381,6 +414,7 @@ class FakeOpenAI:
             "text": {"format": text_config},
             "tool_choice": body.get("tool_choice", "auto"),
             "tools": body.get("tools", []),
+            "top_logprobs": body.get("top_logprobs"),
             "top_p": 1.0,
             "truncation": "disabled",
             "usage": usage,
@@ -440,17 +474,23 @@ class FakeOpenAI:
                 emit("response.output_item.added", {"output_index": index, "item": opened})
                 part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
                 emit("response.content_part.added", {**ref, "content_index": 0, "part": part})
-                for word in words(reply):
+                for position, word in enumerate(words(reply)):
+                    lp = (
+                        token_logprobs(reply, top, with_bytes=False)[position : position + 1]
+                        if top is not None
+                        else []
+                    )
                     emit(
                         "response.output_text.delta",
-                        {**ref, "content_index": 0, "delta": word, "logprobs": []},
+                        {**ref, "content_index": 0, "delta": word, "logprobs": lp},
                     )
                 for n, annotation in enumerate(item["content"][0]["annotations"]):
                     emit(
                         "response.output_text.annotation.added",
                         {**ref, "content_index": 0, "annotation_index": n, "annotation": annotation},
                     )
-                emit("response.output_text.done", {**ref, "content_index": 0, "text": reply, "logprobs": []})
+                lp = token_logprobs(reply, top, with_bytes=False) if top is not None else []
+                emit("response.output_text.done", {**ref, "content_index": 0, "text": reply, "logprobs": lp})
                 emit("response.content_part.done", {**ref, "content_index": 0, "part": item["content"][0]})
             emit("response.output_item.done", {"output_index": index, "item": item})
         emit("response.completed", {"response": response})
@@ -505,6 +545,27 @@ class FakeOpenAI:
         if "[[cut]]" in text:
             raise RuntimeError("fake upstream cuts the stream")  # uvicorn drops the connection mid-body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def choice_reply(reply: str, index: int) -> str:
+    """The text of choice ``index`` (each choice differs, the first is ``reply``)."""
+    return reply if index == 0 else f"Choice {index}: {reply}"
+
+
+def token_logprobs(text: str, top: int, *, with_bytes: bool = True) -> list[dict[str, Any]]:
+    """One token per word of ``text``, each with ``top`` alternatives (the token itself first)."""
+    out = []
+    for i, word in enumerate(words(text)):
+        entry: dict[str, Any] = {"token": word, "logprob": -0.5 * (i + 1)}
+        alternatives: list[dict[str, Any]] = [
+            {"token": word if k == 0 else f"alt{k}", "logprob": -0.5 * (i + 1) - k} for k in range(top)
+        ]
+        if with_bytes:
+            entry["bytes"] = list(word.encode())
+            for alt in alternatives:
+                alt["bytes"] = list(alt["token"].encode())
+        out.append({**entry, "top_logprobs": alternatives})
+    return out
 
 
 def _wantssend_json(body: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from gateway.canonical import (
     Reasoning,
     Role,
     TextPart,
+    TokenLogprob,
 )
 from gateway.dialects import chat, responses
 from tests.firewall.helpers import rule, session
@@ -155,3 +156,25 @@ def test_anthropic_answer_body_is_masked_in_place():
     }
     assert process_answer_body(s, "messages", body)
     assert EMAIL not in json.dumps(body) and body["content"][1]["input"]["cc"] == ["[EMAIL_1]"]
+
+
+def test_a_masked_answer_loses_its_token_log_probabilities():
+    """They spell out the original text: once it is masked they would leak it."""
+    tokens = [TokenLogprob(token=EMAIL, logprob=-0.1, bytes=list(EMAIL.encode()))]
+    resp = CanonicalResponse(
+        id="r",
+        model="m",
+        output=[Message(role=Role.ASSISTANT, content=[TextPart(f"x {EMAIL}", logprobs=tokens)])],
+    )
+    assert process_answer(masker(), resp).output[0].content[0].logprobs is None
+    kept = CanonicalResponse(
+        id="r", model="m", output=[Message(role=Role.ASSISTANT, content=[TextPart("x", logprobs=tokens)])]
+    )
+    assert process_answer(masker(), kept).output[0].content[0].logprobs == tokens
+    wire = [{"token": EMAIL, "logprob": -0.1, "bytes": list(EMAIL.encode()), "top_logprobs": []}]
+    chat_body = {"choices": [{"message": {"content": EMAIL}, "logprobs": {"content": wire, "refusal": None}}]}
+    assert process_answer_body(masker(), "chat", chat_body)
+    assert EMAIL not in json.dumps(chat_body) and chat_body["choices"][0]["logprobs"] is None
+    part = {"type": "output_text", "text": EMAIL, "logprobs": wire}
+    assert process_answer_body(masker(), "responses", {"output": [{"type": "message", "content": [part]}]})
+    assert EMAIL not in json.dumps(part) and part["logprobs"] == []

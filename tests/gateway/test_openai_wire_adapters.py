@@ -235,8 +235,6 @@ def test_responses_request_over_the_chat_wire():
     ("body", "param"),
     [
         ({"n": 2}, "n"),
-        ({"logprobs": True}, "logprobs"),
-        ({"top_logprobs": 3}, "top_logprobs"),
         ({"web_search_options": {}}, "web_search_options"),
     ],
 )
@@ -473,8 +471,6 @@ def test_responses_wire_skips_other_providers_opaque_state():
         ({"presence_penalty": 1}, "presence_penalty"),
         ({"frequency_penalty": 1}, "frequency_penalty"),
         ({"n": 2}, "n"),
-        ({"logprobs": True}, "logprobs"),
-        ({"top_logprobs": 2}, "top_logprobs"),
     ],
 )
 def test_responses_wire_refusals(body, param):
@@ -704,3 +700,18 @@ def test_responses_wire_names_stop_as_the_messages_caller_spelled_it():
     with pytest.raises(GatewayError) as exc:
         build(openai_responses, req)
     assert exc.value.param == "stop_sequences"
+
+
+def test_log_probabilities_are_asked_for_on_both_wires():
+    req = chat.decode(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}], "logprobs": True, "top_logprobs": 4},
+        {},
+    )
+    _, out = build(openai_responses, req, model="gpt-4.1")
+    assert out["top_logprobs"] == 4 and out["include"] == ["message.output_text.logprobs"]
+    req = responses.decode({"model": "m", "input": "hi", "include": ["message.output_text.logprobs"]}, {})
+    _, out = build(openai_compatible, req)
+    assert out["logprobs"] is True and "top_logprobs" not in out
+    req = responses.decode({"model": "m", "input": "hi", "top_logprobs": 2}, {})
+    _, out = build(openai_compatible, req)
+    assert (out["logprobs"], out["top_logprobs"]) == (True, 2)

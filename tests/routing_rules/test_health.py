@@ -39,6 +39,29 @@ def test_opens_after_n_failures_in_the_last_m_calls(registry):
     assert registry.state(1) is BreakerState.OPEN and registry.is_open(1)
 
 
+def test_scattered_failures_of_a_busy_deployment_open_no_breaker(registry, settings):
+    """The soak (bench/soak.py): an upstream failing 2-3 % of a busy
+    deployment's calls had 5 failures among some 20 consecutive calls about
+    once a minute, and every tenant got 422 no_eligible_provider for the 30 s
+    cooldown. 5 of 20 is a quarter of the calls, not a dead upstream."""
+    settings.ROUTING_BREAKER_FAILURES, settings.ROUTING_BREAKER_WINDOW = 5, 20
+    for i in range(40):
+        registry.record(7, ok=i % 4 != 0)  # 1 in 4 fails: 5 of every 20
+        assert registry.state(7) is BreakerState.CLOSED, i
+    for _ in range(10):
+        registry.record(7, ok=False)  # now 12 of the last 20
+    assert registry.state(7) is BreakerState.OPEN
+
+
+def test_a_dead_deployment_opens_at_its_first_failures(registry, settings):
+    settings.ROUTING_BREAKER_FAILURES, settings.ROUTING_BREAKER_WINDOW = 5, 20
+    for _ in range(4):
+        registry.record(8, ok=False)
+    assert registry.state(8) is BreakerState.CLOSED
+    registry.record(8, ok=False)
+    assert registry.state(8) is BreakerState.OPEN
+
+
 def test_old_failures_slide_out_of_the_window(registry):
     registry.record(1, ok=False)
     registry.record(1, ok=False)

@@ -41,6 +41,8 @@ def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
     for i, msg in enumerate(req.messages):
         items.extend(_decode_message(msg, f"messages[{i}]"))
     max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
+    if req.top_logprobs and not req.logprobs:
+        raise invalid_request("'top_logprobs' requires 'logprobs': true.", param="top_logprobs")
     return CanonicalRequest(
         dialect=DIALECT,
         model=req.model,

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
@@ -33,6 +34,7 @@ from gateway.canonical import (
     StreamError,
     TextDelta,
     TextPart,
+    TokenLogprob,
     ToolCallDelta,
     ToolCallStart,
     UrlCitation,
@@ -90,8 +92,20 @@ def url_annotation(citation: UrlCitation, offset: int = 0) -> dict[str, Any]:
     }
 
 
-def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
+def choice_logprobs(tokens: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    """A choice's ``logprobs`` (null unless the answer carries token log probabilities)."""
+    return (
+        None
+        if tokens is None
+        else {"content": logprobs.to_wire(tokens, utf8_fallback=False), "refusal": None}
+    )
+
+
+def encode_response(
+    resp: CanonicalResponse, extras: Mapping[str, Any], *, request: CanonicalRequest | None = None
+) -> bytes:
     texts: list[str] = []
+    tokens: list[list[TokenLogprob] | None] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
@@ -103,6 +117,7 @@ def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes
                     annotations.extend(url_annotation(c, offset) for c in part.citations or [])
                     offset += len(part.text)
                     texts.append(part.text)
+                    tokens.append(part.logprobs)
         elif isinstance(item, FunctionCall):
             calls.append(
                 {
@@ -131,7 +146,14 @@ def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes
         "object": "chat.completion",
         "created": resp.created or int(time.time()),
         "model": resp.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(resp)}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": choice_logprobs(logprobs.joined(tokens)),
+                "finish_reason": finish_reason(resp),
+            }
+        ],
         "usage": usage_object(resp.usage),
     }
     add_fields(body, extras)
@@ -166,13 +188,17 @@ class StreamEncoder:
         self._text_len = 0  # content characters sent so far
         self._message_start: int | None = None  # where the canonical message being streamed began
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def _chunk(
+        self, delta: dict[str, Any], finish: str | None = None, tokens: list[TokenLogprob] | None = None
+    ) -> dict[str, Any]:
         return {
             "id": self._id,
             "object": "chat.completion.chunk",
             "created": self._created,
             "model": self._model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {"index": 0, "delta": delta, "logprobs": choice_logprobs(tokens), "finish_reason": finish}
+            ],
         }
 
     @staticmethod
@@ -203,7 +229,9 @@ class StreamEncoder:
             if self._message_start is None:
                 self._message_start = self._text_len
             self._text_len += len(event.text)
-            return head + (self._sse(self._chunk({"content": event.text})) if event.text else b"")
+            if not event.text and not event.logprobs:
+                return head
+            return head + self._sse(self._chunk({"content": event.text}, tokens=event.logprobs))
         if isinstance(event, CitationAdded):
             start = self._text_len if self._message_start is None else self._message_start
             return head + self._sse(self._chunk({"annotations": [url_annotation(event.citation, start)]}))

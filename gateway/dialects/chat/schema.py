@@ -120,9 +120,9 @@ class ChatBody(Struct):
     seed: int | None = None
     presence_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
     frequency_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
-    n: Annotated[int, Meta(ge=1)] | None = None
+    n: Annotated[int, Meta(ge=1, le=128)] | None = None  # OpenAI's range
     logprobs: bool | None = None
-    top_logprobs: Annotated[int, Meta(ge=0)] | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None  # OpenAI's range
     reasoning_effort: str | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None

@@ -138,7 +138,9 @@ def stop_reason(reason: FinishReason, has_tool_use: bool, stop_sequence: str | N
     return STOP_REASONS[reason]
 
 
-def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
+def encode_response(
+    resp: CanonicalResponse, extras: Mapping[str, Any], *, request: CanonicalRequest | None = None
+) -> bytes:
     blocks = content_blocks(resp)
     body: dict[str, Any] = {
         "id": message_id(resp.id),

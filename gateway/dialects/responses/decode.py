@@ -33,6 +33,8 @@ from gateway.dialects import validate as v
 from gateway.dialects.responses import schema as s
 from gateway.errors import invalid_request, unsupported_tool
 
+# The ``include`` value that asks for token log probabilities on output text.
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
 DIALECT = Dialect.RESPONSES
 _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER, "assistant": Role.ASSISTANT}
 
@@ -77,6 +79,7 @@ def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
         temperature=req.temperature,
         top_p=req.top_p,
         max_output_tokens=req.max_output_tokens,
+        logprobs=LOGPROBS_INCLUDE in (req.include or []) or None,
         top_logprobs=req.top_logprobs,
         reasoning_effort=reasoning.effort,
         reasoning_summary=reasoning.summary,

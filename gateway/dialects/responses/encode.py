@@ -5,9 +5,9 @@ Item ids (``msg_``, ``rs_``, ``fc_``) are the upstream's where the canonical
 response carries them, otherwise Junction's; within one stream an item keeps
 the same id from ``output_item.added`` to ``response.completed``.
 
-A non-streaming answer does not see the request, so its echo fields
-(``tools``, ``tool_choice``, ``parallel_tool_calls``, ``text``...) carry the
-API defaults; a stream echoes the request.
+A ``response`` object repeats the request's parameters (``tools``, ``text``,
+``instructions``, ``temperature``...): ``request_echo`` writes them for the
+JSON answer and for every snapshot of a stream alike.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
@@ -33,6 +34,7 @@ from gateway.canonical import (
     Reasoning,
     Role,
     TextPart,
+    TokenLogprob,
     ToolChoiceMode,
     UrlCitation,
     Usage,
@@ -79,15 +81,25 @@ def url_citation(citation: UrlCitation) -> dict[str, Any]:
     }
 
 
-def output_text(text: str, citations: list[UrlCitation] | None = None) -> dict[str, Any]:
-    annotations = [url_citation(c) for c in citations or []]
-    return {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
+def output_text(
+    text: str, tokens: list[TokenLogprob] | None = None, citations: list[UrlCitation] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "output_text",
+        "text": text,
+        "annotations": [url_citation(c) for c in citations or []],
+        "logprobs": logprobs.to_wire(tokens) if tokens else [],
+    }
 
 
 def message_item(
-    item_id: str, text: str, status: str = "completed", citations: list[UrlCitation] | None = None
+    item_id: str,
+    text: str,
+    status: str = "completed",
+    tokens: list[TokenLogprob] | None = None,
+    citations: list[UrlCitation] | None = None,
 ) -> dict[str, Any]:
-    content = [output_text(text, citations)] if status == "completed" else []
+    content = [output_text(text, tokens, citations)] if status == "completed" else []
     return {"id": item_id, "type": "message", "role": "assistant", "status": status, "content": content}
 
 
@@ -164,8 +176,10 @@ def output_items(output: list[Item]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for item in output:
         if isinstance(item, Message) and item.role is Role.ASSISTANT:
+            parts = [p for p in item.content if isinstance(p, TextPart)]
+            tokens = logprobs.joined([p.logprobs for p in parts])
             text, citations = message_text(item)
-            items.append(message_item(item.id or new_id("msg"), text, citations=citations))
+            items.append(message_item(item.id or new_id("msg"), text, tokens=tokens, citations=citations))
         elif isinstance(item, Reasoning):
             state = opaque_state(
                 encrypted_content=item.encrypted_content,
@@ -240,6 +254,7 @@ def request_echo(request: CanonicalRequest | None) -> dict[str, Any]:
             "text": {"format": {"type": "text"}},
             "tool_choice": "auto",
             "tools": [],
+            "top_logprobs": None,
             "top_p": None,
             "user": None,
         }
@@ -268,6 +283,7 @@ def request_echo(request: CanonicalRequest | None) -> dict[str, Any]:
         "text": {"format": fmt},
         "tool_choice": choice,
         "tools": [_tool(t) for t in request.tools],
+        "top_logprobs": request.top_logprobs,
         "top_p": request.top_p,
         "user": request.user,
     }
@@ -303,7 +319,9 @@ def response_object(
     }
 
 
-def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes:
+def encode_response(
+    resp: CanonicalResponse, extras: Mapping[str, Any], *, request: CanonicalRequest | None = None
+) -> bytes:
     status, incomplete, error = finish_status(resp.finish_reason)
     body = response_object(
         rid=response_id(resp.id),
@@ -312,7 +330,7 @@ def encode_response(resp: CanonicalResponse, extras: Mapping[str, Any]) -> bytes
         status=status,
         output=output_items(resp.output),
         usage=resp.usage,
-        request=None,
+        request=request,
         incomplete_details=incomplete,
         error=error,
     )

@@ -169,7 +169,8 @@ class ResponsesBody(Struct):
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     max_output_tokens: Annotated[int, Meta(ge=1)] | None = None
-    top_logprobs: Annotated[int, Meta(ge=0)] | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None  # OpenAI's range
+    include: list[str] | None = None
     reasoning: ReasoningOptions | None = None
     stream: bool | None = None
     metadata: Metadata | None = None

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
     CitationAdded,
@@ -22,6 +23,7 @@ from gateway.canonical import (
     ResponseStart,
     StreamError,
     TextDelta,
+    TokenLogprob,
     ToolCallDelta,
     ToolCallDone,
     ToolCallStart,
@@ -61,6 +63,12 @@ class _OpenItem:
     name: str = ""
     citations: list[UrlCitation] = field(default_factory=list)  # message annotations so far
     statuses: set[str] = field(default_factory=set)  # hosted tool call: the status events sent
+    tokens: list[TokenLogprob] | None = None  # a message's token log probabilities, when given
+
+
+def _event_tokens(tokens: list[TokenLogprob] | None) -> list[dict[str, Any]]:
+    """Token log probabilities as the text delta / done events spell them (no ``bytes``)."""
+    return logprobs.to_wire(tokens, with_bytes=False) if tokens else []
 
 
 class StreamEncoder:
@@ -186,12 +194,18 @@ class StreamEncoder:
         text = "".join(item.text)
         common = {"item_id": item.id, "output_index": item.output_index}
         if item.kind == "message":
-            full = message_item(item.id, text, citations=item.citations)
-            out = self._event("response.output_text.done", content_index=0, text=text, logprobs=[], **common)
+            full = message_item(item.id, text, tokens=item.tokens, citations=item.citations)
+            out = self._event(
+                "response.output_text.done",
+                content_index=0,
+                text=text,
+                logprobs=_event_tokens(item.tokens),
+                **common,
+            )
             out += self._event(
                 "response.content_part.done",
                 content_index=0,
-                part=output_text(text, item.citations),
+                part=output_text(text, item.tokens, item.citations),
                 **common,
             )
         else:
@@ -240,13 +254,17 @@ class StreamEncoder:
             item = self._text_item
             assert item is not None
             item.text.append(event.text)
+            if event.logprobs is not None:
+                if item.tokens is None:
+                    item.tokens = []
+                item.tokens.extend(event.logprobs)
             return out + self._event(
                 "response.output_text.delta",
                 item_id=item.id,
                 output_index=item.output_index,
                 content_index=0,
                 delta=event.text,
-                logprobs=[],
+                logprobs=_event_tokens(event.logprobs),
             )
         if isinstance(event, ReasoningDelta):
             return out + self._reasoning_delta(event)

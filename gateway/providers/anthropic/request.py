@@ -159,11 +159,13 @@ def _refuse_unsupported(req: CanonicalRequest) -> None:
     if req.n is not None and req.n > 1:
         raise unsupported_parameter("n", PROVIDER, "Anthropic returns one message per request.")
     if req.logprobs:
-        raise unsupported_parameter("logprobs", PROVIDER)
+        raise unsupported_parameter(
+            param_name(req, "logprobs"), PROVIDER, "It returns no token log probabilities."
+        )
     if req.temperature is not None and req.temperature > 1:
         raise invalid_request("Anthropic accepts a temperature between 0 and 1.", param="temperature")
     if req.top_logprobs:
-        raise unsupported_parameter("top_logprobs", PROVIDER)
+        raise unsupported_parameter("top_logprobs", PROVIDER, "It returns no token log probabilities.")
     if req.dialect is not Dialect.MESSAGES and req.reasoning_effort not in (None, "none", *THINKING_BUDGETS):
         raise unsupported_parameter(
             param_name(req, "reasoning_effort"),

@@ -70,11 +70,15 @@ def build_request(
     )
 
 
+# Gemini's ``responseLogprobs`` exists for some models only, and Junction does not translate it.
+_NO_LOGPROBS = "Junction does not translate Gemini's log probabilities (docs/compatibility.md)."
+
+
 def _refuse_unsupported(req: CanonicalRequest) -> None:
     if req.logprobs:
-        raise unsupported_parameter("logprobs", PROVIDER)
+        raise unsupported_parameter(param_name(req, "logprobs"), PROVIDER, _NO_LOGPROBS)
     if req.top_logprobs:
-        raise unsupported_parameter("top_logprobs", PROVIDER)
+        raise unsupported_parameter("top_logprobs", PROVIDER, _NO_LOGPROBS)
     if req.n is not None and req.n > 1:
         raise unsupported_parameter("n", PROVIDER, "Junction serves one candidate per request from Gemini.")
     if req.parallel_tool_calls is False and req.tools:

@@ -39,6 +39,7 @@ from gateway.canonical import (
     StreamError,
     TextDelta,
     TextPart,
+    TokenLogprob,
     ToolCallDelta,
     ToolCallDone,
     ToolCallStart,
@@ -48,6 +49,7 @@ from gateway.canonical import (
     WebSearchTool,
 )
 from gateway.errors import ErrorType, GatewayError, unsupported_parameter, unsupported_tool
+from gateway.logprobs import from_chat_choice
 from gateway.providers.openai.wire import usage_from_chat
 from gateway.providers.web_search import tool_param
 from gateway.sse import SSEParser
@@ -73,10 +75,6 @@ def refuse_unsupported(req: CanonicalRequest, provider: str) -> None:
         raise unsupported_parameter(
             "n", provider, "Only one choice can be translated; 'n' > 1 needs an OpenAI chat upstream."
         )
-    if req.logprobs:
-        raise unsupported_parameter("logprobs", provider, "Log probabilities are not translated.")
-    if req.top_logprobs:
-        raise unsupported_parameter("top_logprobs", provider, "Log probabilities are not translated.")
     if req.top_k is not None:
         raise unsupported_parameter("top_k", provider, "Chat Completions has no 'top_k'.")
     if req.reasoning_summary is not None:
@@ -214,6 +212,8 @@ def chat_body(req: CanonicalRequest, *, upstream_model: str, provider: str) -> d
         "presence_penalty": req.presence_penalty,
         "frequency_penalty": req.frequency_penalty,
         "n": req.n,
+        "logprobs": True if req.wants_logprobs else None,
+        "top_logprobs": req.top_logprobs if req.wants_logprobs else None,
         "reasoning_effort": req.reasoning_effort,
         "user": req.user,
     }
@@ -253,7 +253,9 @@ def parse_chat_response(body: bytes) -> CanonicalResponse:
     if not isinstance(text, str) or not text:
         text = message.get("refusal") if isinstance(message.get("refusal"), str) else None
     if text:
-        output.append(Message(role=Role.ASSISTANT, content=[TextPart(text)]))
+        output.append(
+            Message(role=Role.ASSISTANT, content=[TextPart(text, logprobs=from_chat_choice(choice))])
+        )
     for call in message.get("tool_calls") or []:
         fn = call.get("function") or {}
         output.append(
@@ -365,18 +367,18 @@ class ChatStreamDecoder:
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) != 0:
                 continue
-            self._delta(choice.get("delta") or {}, events)
+            self._delta(choice.get("delta") or {}, events, from_chat_choice(choice) or None)
             if choice.get("finish_reason"):
                 self._finish = finish_reason(choice["finish_reason"])
                 events.extend(self._close_calls())
 
-    def _delta(self, delta: dict[str, Any], events: list[Event]) -> None:
+    def _delta(self, delta: dict[str, Any], events: list[Event], tokens: list[TokenLogprob] | None) -> None:
         thinking = reasoning_text(delta)
         if thinking:
             events.append(ReasoningDelta(thinking, is_summary=False))
         content = delta.get("content")
-        if isinstance(content, str) and content:
-            events.append(TextDelta(content))
+        if (isinstance(content, str) and content) or tokens:
+            events.append(TextDelta(content if isinstance(content, str) else "", logprobs=tokens))
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal:
             events.append(TextDelta(refusal))

@@ -9,8 +9,9 @@ too). Requests are stateless: ``store: false``, and for reasoning models
 with the answer and is carried into the next turn inside the input items.
 
 Refused (the Responses API has no such parameter): ``stop``, ``seed``,
-``presence_penalty``, ``frequency_penalty``, ``n`` > 1, ``top_k``; and
-``logprobs`` / ``top_logprobs``, which the canonical form does not carry.
+``presence_penalty``, ``frequency_penalty``, ``n`` > 1 (one answer per
+request), ``top_k``. Token log probabilities are asked for with
+``top_logprobs`` and ``include: ["message.output_text.logprobs"]``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from gateway.reasoning_state import state_for
 
 # How each dialect spells the stop parameter, for the refusal to name it.
 _STOP_PARAM = {Dialect.MESSAGES: "stop_sequences"}
+# What the Responses API needs in ``include`` to return token log probabilities.
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
 # Model families that reason (and so accept ``reasoning.encrypted_content``).
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5(?!-chat)|gpt-6|codex)")
 
@@ -66,8 +69,6 @@ def refuse_unsupported(req: CanonicalRequest) -> None:
         ("frequency_penalty", req.frequency_penalty is not None, "The Responses API has no penalties."),
         ("n", req.n is not None and req.n > 1, "The Responses API returns one answer per request."),
         ("top_k", req.top_k is not None, "The Responses API has no 'top_k'."),
-        ("logprobs", bool(req.logprobs), "Log probabilities are not translated."),
-        ("top_logprobs", bool(req.top_logprobs), "Log probabilities are not translated."),
     ]
     for param, refused, detail in checks:
         if refused:
@@ -194,8 +195,14 @@ def responses_body(req: CanonicalRequest, *, upstream_model: str) -> dict[str, A
         "store": False,
     }
     replays_reasoning = any(item is not None and item["type"] == "reasoning" for item in inputs)
+    include: list[str] = []
     if req.reasoning_effort or replays_reasoning or _REASONING_MODEL.match(upstream_model):
-        body["include"] = ["reasoning.encrypted_content"]
+        include.append("reasoning.encrypted_content")
+    if req.wants_logprobs:
+        include.append(LOGPROBS_INCLUDE)
+        body["top_logprobs"] = req.top_logprobs or 0
+    if include:
+        body["include"] = include
     if req.instructions:
         body["instructions"] = req.instructions
     if req.tools:

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from gateway import logprobs
 from gateway.canonical import (
     CanonicalResponse,
     CitationAdded,
@@ -65,7 +66,13 @@ def output_item(raw: dict[str, Any]) -> Item | None:
         for c in raw.get("content") or []:
             if c.get("type") == "output_text":
                 citations = [x for x in map(citation, c.get("annotations") or []) if x is not None]
-                parts.append(TextPart(c.get("text") or "", citations=citations or None))
+                parts.append(
+                    TextPart(
+                        c.get("text") or "",
+                        logprobs=logprobs.from_wire(c.get("logprobs")) or None,
+                        citations=citations or None,
+                    )
+                )
             elif c.get("type") == "refusal":
                 parts.append(TextPart(c.get("refusal") or ""))
         return Message(role=Role.ASSISTANT, content=parts, id=raw.get("id"))
@@ -200,8 +207,9 @@ class StreamDecoder:
                 )
             )
         elif kind in ("response.output_text.delta", "response.refusal.delta"):
-            if data.get("delta"):
-                events.append(TextDelta(data["delta"]))
+            tokens = logprobs.from_wire(data.get("logprobs")) or None
+            if data.get("delta") or tokens:
+                events.append(TextDelta(data.get("delta") or "", logprobs=tokens))
         elif kind == "response.reasoning_summary_text.delta":
             item_id = str(data.get("item_id"))
             index = int(data.get("summary_index") or 0)

@@ -264,7 +264,7 @@ def test_anthropic_beta_header_is_forwarded():
         ({"frequency_penalty": 0.5}, "frequency_penalty"),
         ({"n": 2}, "n"),
         ({"logprobs": True}, "logprobs"),
-        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"logprobs": True, "top_logprobs": 3}, "logprobs"),
         ({"temperature": 1.5}, "temperature"),
         ({"web_search_options": {"search_context_size": "high"}}, "web_search_options.search_context_size"),
         ({"reasoning_effort": "xhigh"}, "reasoning_effort"),

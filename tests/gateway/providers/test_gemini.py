@@ -175,7 +175,7 @@ def test_thought_signature_rides_on_the_next_model_part():
     ("body", "param"),
     [
         ({"logprobs": True}, "logprobs"),
-        ({"top_logprobs": 2}, "top_logprobs"),
+        ({"logprobs": True, "top_logprobs": 2}, "logprobs"),
         ({"n": 2}, "n"),
         ({"n": 2, "stream": True}, "n"),
         ({"tools": [TOOL], "parallel_tool_calls": False}, "parallel_tool_calls"),
