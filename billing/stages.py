@@ -231,12 +231,21 @@ async def reserve(ctx: CallContext, state: CallBilling, attempts: Sequence[Any])
         state.prices[model.model_id] = prices_of(model)
         multiplier = byok_multiplier() if attempt.byok else state.markup
         worst = max(worst, worst_case_units(req, model, input_upper=state.input_upper, markup=multiplier))
+    await hold(ctx, state, worst)
+
+
+async def hold(ctx: CallContext, state: CallBilling, worst: int) -> None:
+    """Hold ``worst`` units for the call (the images API computes its own worst
+    case and sets ``state.prices``); 402 ``insufficient_quota`` when short."""
+    principal = ctx.principal
+    assert principal is not None
+    state.markup = principal.markup
     if worst == 0 and not principal.spend_limit_units:
         return  # free models (or BYOK without a fee): nothing to hold
     cap = (
         SpendCap(principal.spend_limit_units, principal.spend_period) if principal.spend_limit_units else None
     )
-    hold = functools.partial(
+    borrow = functools.partial(
         book.hold_blocking,
         request_id=ctx.request_id,
         workspace_id=principal.workspace_id,
@@ -246,7 +255,7 @@ async def reserve(ctx: CallContext, state: CallBilling, attempts: Sequence[Any])
     )
     try:
         # In memory when the lease covers it; otherwise a borrow on the thread pool.
-        state.hold = book.try_hold(**hold.keywords) or await sync_to_async(hold, thread_sensitive=False)()
+        state.hold = book.try_hold(**borrow.keywords) or await sync_to_async(borrow, thread_sensitive=False)()
     except BillingError as exc:
         raise GatewayError(
             ErrorType.INSUFFICIENT_QUOTA,

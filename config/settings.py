@@ -199,6 +199,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "billing-expire-leases": {"task": "billing.expire_leases", "schedule": 60.0},
     "billing-rollup-usage": {"task": "billing.rollup_recent_usage", "schedule": 600.0},
     "billing-purge-idempotency": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Images (files/tasks.py): image jobs older than IMAGES_JOB_TTL.
+    "images-purge-jobs": {"task": "files.purge_image_jobs", "schedule": 3600.0},
     # Files (files/tasks.py): expired files and their blobs.
     "files-purge-expired": {"task": "files.purge_expired", "schedule": 600.0},
 }
@@ -455,6 +457,13 @@ FILES_UPSTREAM_MIN_BYTES = env_int("FILES_UPSTREAM_MIN_BYTES", 512 * 1024)
 FILES_UPSTREAM_TTL = env_int("FILES_UPSTREAM_TTL", 7 * 24 * 3600)
 FILES_GEMINI_INLINE_MAX_BYTES = env_int("FILES_GEMINI_INLINE_MAX_BYTES", 19 * 1024 * 1024)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "")
+# The images API (docs/images.md): how long a call waits for its job before a
+# 504 naming the job (s), and how long a job's result stays readable (s).
+IMAGES_JOB_TIMEOUT = env_float("IMAGES_JOB_TIMEOUT", 300.0)
+IMAGES_JOB_TTL = env_int("IMAGES_JOB_TTL", 24 * 3600)
+# Run image jobs on a worker thread of the web process instead of a Celery
+# worker: the embedded default (eager Celery); tests without a worker set it.
+IMAGES_JOBS_IN_PROCESS = env_bool("IMAGES_JOBS_IN_PROCESS", CELERY_TASK_ALWAYS_EAGER)
 
 S3_BUCKET = env("S3_BUCKET")
 if S3_BUCKET:

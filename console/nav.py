@@ -36,6 +36,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Routing rules", "console:routing-rules", manager_only=True),
     NavItem("Firewall", "console:firewall", manager_only=True),
     NavItem("Logs", "console:logs"),
+    NavItem("Images", "console:images"),
     NavItem("Billing", "console:billing", manager_only=True),
     NavItem("Members", "console:members", manager_only=True),
     NavItem("Settings", "console:settings", manager_only=True),

@@ -13,6 +13,7 @@ from accounts import views as account_views
 from billing import views as billing_views
 from console import views
 from files import console_views as files_views
+from files import image_console
 from firewall import views as firewall_views
 from gateway import console_views as gateway_console
 from gateway.catalog import views as catalog_views
@@ -60,6 +61,7 @@ urlpatterns = [
     path("provider-keys/<int:pk>/test/", provider_key_views.provider_key_test, name="provider-key-test"),
     # Pages of the other apps (console-ops): logs/, routing-rules/, firewall/.
     path("logs/", gateway_console.logs, name="logs"),
+    path("images/", image_console.images, name="images"),
     path("logs/<str:request_id>/", gateway_console.log_detail, name="log-detail"),
     path("routing-rules/", routing_views.rule_list, name="routing-rules"),
     path("routing-rules/new/", routing_views.rule_new, name="routing-rule-new"),

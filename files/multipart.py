@@ -74,10 +74,15 @@ class ReceivedFile:
 class Form:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, ReceivedFile] = field(default_factory=dict)
+    # Fields that may carry several files (the images API's ``image[]``), in order.
+    repeated: dict[str, list[ReceivedFile]] = field(default_factory=dict)
 
     def discard(self) -> None:
         for received in self.files.values():
             received.discard()
+        for many in self.repeated.values():
+            for received in many:
+                received.discard()
 
 
 def is_multipart(headers: dict[str, str]) -> bool:
@@ -108,9 +113,17 @@ def receive_from_body(body: bytes) -> Receive:
 class _Builder:
     """python-multipart's callbacks: collects fields, writes file parts to disk."""
 
-    def __init__(self, *, file_fields: frozenset[str], max_file_bytes: int, tmp_dir: str) -> None:
+    def __init__(
+        self,
+        *,
+        file_fields: frozenset[str],
+        max_file_bytes: int,
+        tmp_dir: str,
+        repeated_file_fields: frozenset[str] = frozenset(),
+    ) -> None:
         self.form = Form()
-        self.file_fields = file_fields
+        self.file_fields = file_fields | repeated_file_fields
+        self.repeated_file_fields = repeated_file_fields
         self.max_file_bytes = max_file_bytes
         self.tmp_dir = tmp_dir
         self.field_bytes = 0
@@ -172,7 +185,7 @@ class _Builder:
             return
         if self._name not in self.file_fields:
             raise FormError(f"Unexpected file in form field '{self._name}'.", param=self._name)
-        if self._name in self.form.files:
+        if self._name in self.form.files and self._name not in self.repeated_file_fields:
             raise FormError(f"More than one file in '{self._name}'.", param=self._name)
         handle = tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="upload-", delete=False)  # noqa: SIM115
         self._file = handle
@@ -185,7 +198,10 @@ class _Builder:
             sha256="",
             sniffer=Sniffer(),
         )
-        self.form.files[self._name] = self._received
+        if self._name in self.repeated_file_fields:
+            self.form.repeated.setdefault(self._name, []).append(self._received)
+        else:
+            self.form.files[self._name] = self._received
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         received = self._received
@@ -238,6 +254,7 @@ async def receive_form(
     max_file_bytes: int,
     tmp_dir: str,
     idle_seconds: float = 30.0,
+    repeated_file_fields: frozenset[str] = frozenset(),
 ) -> Form:
     """Read a multipart body from ``receive``; file parts go to ``tmp_dir``.
 
@@ -245,8 +262,14 @@ async def receive_form(
     ``max_file_bytes``; the rest of the body is not read), ``ClientLeft``, or
     ``TimeoutError`` when nothing arrived for ``idle_seconds``.
     Whatever was written is removed when it raises; on success the caller
-    owns the temporary files (``Form.discard``)."""
-    builder = _Builder(file_fields=file_fields, max_file_bytes=max_file_bytes, tmp_dir=tmp_dir)
+    owns the temporary files (``Form.discard``). A field in
+    ``repeated_file_fields`` may hold several files (``Form.repeated``)."""
+    builder = _Builder(
+        file_fields=file_fields,
+        max_file_bytes=max_file_bytes,
+        tmp_dir=tmp_dir,
+        repeated_file_fields=repeated_file_fields,
+    )
     parser = MultipartParser(boundary_of(content_type), builder.callbacks())  # type: ignore[arg-type]
     loop = asyncio.get_running_loop()
     try:

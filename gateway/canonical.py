@@ -234,6 +234,7 @@ class Dialect(StrEnum):
     RESPONSES = "responses"
     MESSAGES = "messages"
     EMBEDDINGS = "embeddings"
+    IMAGES = "images"
     MODELS = "models"
 
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from files import v1 as files_v1
-from gateway import views
+from gateway import images_views, views
 
 urlpatterns = [
     path("chat/completions", views.chat_completions),
@@ -14,6 +14,9 @@ urlpatterns = [
     path("models", views.list_models),
     path("credits", views.credits),
     path("models/<path:model_id>", views.retrieve_model),
+    path("images/generations", images_views.generations),
+    path("images/edits", images_views.edits),
+    path("images/jobs/<str:job_id>", images_views.job_detail),
     path("files", files_v1.files_root),
     path("files/<str:file_id>", files_v1.file_detail),
     path("files/<str:file_id>/content", files_v1.file_content),

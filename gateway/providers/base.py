@@ -45,6 +45,7 @@ from typing import Any, Protocol
 import msgspec
 
 from gateway.canonical import CanonicalRequest, CanonicalResponse, Dialect, Event, Usage
+from gateway.canonical_images import ImageAnswer, ImageEvent
 from gateway.dialects.base import PassedAnswer
 from gateway.errors import GatewayError
 
@@ -130,3 +131,25 @@ class Provider(Protocol):
     ) -> GatewayError: ...
 
     def passthrough(self, dialect: Dialect) -> PassThrough | None: ...
+
+
+class ImageStreamDecoder(Protocol):
+    def feed(self, chunk: bytes) -> list[ImageEvent]: ...
+
+    def close(self) -> list[ImageEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCodec:
+    """A provider's images API (``gateway/providers/<name>/images.py``, listed
+    in ``gateway.providers.IMAGE_CODECS`` under its kind): build the upstream
+    request of an images call, decode its JSON answer, decode its stream
+    (``None``: the provider does not stream images), map an error answer.
+    Which parameters each model takes is ``gateway.dialects.images.params``."""
+
+    build_request: Callable[
+        ..., UpstreamRequest
+    ]  # (ImageRequest, *, upstream_model, base_url, api_key, provider_kind)
+    parse_answer: Callable[[bytes], ImageAnswer]
+    stream_decoder: Callable[[], ImageStreamDecoder] | None
+    map_error: Callable[..., GatewayError]  # (*, status, body, headers, provider)

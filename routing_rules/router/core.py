@@ -104,14 +104,16 @@ def model_kind(model: ModelInfo) -> str:
 def wrong_endpoint(model: ModelInfo, needs: frozenset[str]) -> GatewayError | None:
     """A 400 naming ``model`` when the model answers another endpoint than the
     request's (an embedding model on chat completions, a chat model on embeddings)."""
-    wanted = "embeddings" if "embeddings" in needs else "chat"
+    wanted = next((kind for kind in MODEL_KINDS if kind in needs), "chat")
     kind = model_kind(model)
     if kind == wanted:
         return None
     if "image_generation_tool" in needs and "image_generation_tool" in model.capabilities:
         return None  # an image model that also serves the Responses image tool (gateway.hosted_tools)
     what = MODEL_KINDS.get(kind, "a chat model")
-    where = "/v1/embeddings" if wanted == "embeddings" else "a chat endpoint"
+    where = {"embeddings": "/v1/embeddings", "image_generation": "the images API"}.get(
+        wanted, "a chat endpoint"
+    )
     return GatewayError(
         ErrorType.INVALID_REQUEST,
         f"The model '{model.model_id}' is {what} and cannot be used on {where}.",
@@ -121,8 +123,9 @@ def wrong_endpoint(model: ModelInfo, needs: frozenset[str]) -> GatewayError | No
 
 
 def auto_pool(catalog: Catalog, *, needs: frozenset[str]) -> tuple[ModelInfo, ...]:
-    if "embeddings" in needs:
-        return tuple(m for m in catalog.models.values() if "embeddings" in m.capabilities)
+    for kind in MODEL_KINDS:
+        if kind in needs:
+            return tuple(m for m in catalog.models.values() if kind in m.capabilities)
     return tuple(m for m in catalog.models.values() if not (m.capabilities & NON_CHAT_CAPABILITIES))
 
 

@@ -104,6 +104,8 @@ def request_features(request: CanonicalRequest, *, api_key_prefix: str | None = 
         needs.add("logprobs")
     if request.dialect is Dialect.EMBEDDINGS:
         needs.add("embeddings")
+    elif request.dialect is Dialect.IMAGES:
+        needs.add("image_generation")
     if request.dialect is Dialect.EMBEDDINGS:
         # Each input is embedded on its own: the longest must fit, not the sum.
         longest = max((len(t) for t in texts), default=0)

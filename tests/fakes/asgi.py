@@ -14,6 +14,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     query: str = ""
+    raw: bytes = b""  # the body as sent (a multipart body is not decoded into ``body``)
 
 
 async def read_request(scope: dict[str, Any], receive: Any) -> Recorded:
@@ -23,11 +24,14 @@ async def read_request(scope: dict[str, Any], receive: Any) -> Recorded:
         raw += message.get("body", b"")
         if not message.get("more_body"):
             break
+    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    multipart = headers.get("content-type", "").startswith("multipart/")
     return Recorded(
         path=scope["path"],
-        headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-        body=json.loads(raw or b"{}"),
+        headers=headers,
+        body={} if multipart else json.loads(raw or b"{}"),
         query=scope.get("query_string", b"").decode(),
+        raw=raw,
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.asgi import Recorded, read_request, send_json
+from tests.fakes.openai_images import image_bytes
 from tests.fakes.openai_upstream import IMAGE_PNG
 from tests.fakes.upstream_files import GeminiFiles
 
@@ -122,6 +123,8 @@ class FakeGemini:
                 "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
             )
             return await _error(send, 400, "INVALID_ARGUMENT", message)
+        if "image" in model and action == "generateContent":
+            return await send_json(send, 200, _image_response(model, body))
         parts = self._parts(body, text)
         searched = "[[search]]" in text and any("googleSearch" in t for t in body.get("tools") or [])
         meta = grounding(self.reply) if searched else None
@@ -210,3 +213,18 @@ def _last_function_response(body: dict[str, Any]) -> Any:
 
 async def _error(send: Any, status: int, kind: str, message: str) -> None:
     await send_json(send, status, {"error": {"code": status, "message": message, "status": kind}})
+
+
+IMAGE_USAGE = {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302}
+
+
+def _image_response(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An image model's answer: a text part and an ``inlineData`` PNG part
+    (an edit's answer names how many images it was given)."""
+    given = sum(1 for p in body["contents"][-1]["parts"] if "inlineData" in p)
+    ratio = body.get("generationConfig", {}).get("imageConfig", {}).get("aspectRatio", "1:1")
+    parts = [
+        {"text": f"Here is your image ({ratio}, {given} input images)."},
+        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(image_bytes(7)).decode()}},
+    ]
+    return _response(model, parts, "STOP", IMAGE_USAGE)

@@ -40,6 +40,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes import openai_images
 from tests.fakes.asgi import Recorded, read_request, send_json, words
 from tests.fakes.upstream_files import OpenAIFiles
 
@@ -93,6 +94,7 @@ class FakeOpenAI:
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     omit_usage: bool = False  # answer JSON without "usage" (some compatible servers do)
+    images: openai_images.FakeImages = field(default_factory=openai_images.FakeImages)
     files: OpenAIFiles = field(default_factory=OpenAIFiles)  # POST /v1/files (tests/fakes/upstream_files.py)
 
     def reset(self) -> None:
@@ -102,6 +104,7 @@ class FakeOpenAI:
         self.split = 5
         self.reply = REPLY
         self.omit_usage = False
+        self.images.reset()
 
     # ------------------------------------------------------------------ ASGI
 
@@ -113,6 +116,8 @@ class FakeOpenAI:
         recorded = await read_request(scope, receive)
         body, path = recorded.body, recorded.path
         self.requests.append(recorded)
+        if "/images/" in path:
+            return await openai_images.answer(self.images, send, recorded)
         text = _last_user_text(body)
         if "invalid" in recorded.headers.get("authorization", ""):
             # OpenAI's answer to a wrong key.
