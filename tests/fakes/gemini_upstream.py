@@ -123,7 +123,7 @@ class FakeGemini:
                 "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
             )
             return await _error(send, 400, "INVALID_ARGUMENT", message)
-        if "image" in model and action == "generateContent":
+        if "image" in model and action == "generateContent" and "[[image]]" not in text:
             return await send_json(send, 200, _image_response(model, body))
         parts = self._parts(body, text)
         searched = "[[search]]" in text and any("googleSearch" in t for t in body.get("tools") or [])
