@@ -76,7 +76,10 @@ def stacked_bars(
 ) -> BarChart:
     """One bar per day, stacked by series (in the order given, first at the bottom)."""
     totals = [sum(values[i] for _, values in series) for i in range(len(days))]
-    top = nice_ceiling(max(totals, default=0))
+    # Four equal steps of a whole number: the values are counts and units, and a
+    # step of 2.5 labelled its ticks 2, 5, 8 (rounded) on a 0-10 axis.
+    step = max(math.ceil(nice_ceiling(max(totals, default=0) / 4)), 1)
+    top = step * 4
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(days), 1)
     bar_w = max(slot * 0.72, 1.0)
@@ -99,9 +102,7 @@ def stacked_bars(
                     title=f"{day:%b} {day.day}, {label}: {fmt(value)}",
                 )
             )
-    y_ticks = tuple(
-        Tick(round(HEIGHT - BOTTOM - plot_h * k / 4, 2), fmt(round(top * k / 4))) for k in range(5)
-    )
+    y_ticks = tuple(Tick(round(HEIGHT - BOTTOM - plot_h * k / 4, 2), fmt(step * k)) for k in range(5))
     every = max(1, math.ceil(len(days) / 5))
     x_ticks = tuple(
         Tick(round(LEFT + i * slot + slot / 2, 2), f"{day:%b} {day.day}")

@@ -1,6 +1,6 @@
 """Blob storage: one interface over django-storages' backends.
 
-``STORAGES["files"]`` picks the backend (config/settings.py): the local file
+``STORAGES["files"]`` picks the backend (config/settings/files.py): the local file
 system under ``var/files`` by default, S3 (boto3; AWS, MinIO, R2) when
 ``S3_BUCKET`` is set. Everything Junction does with a blob goes through the
 functions here; they are synchronous (call them from a thread on the event

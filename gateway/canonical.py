@@ -25,6 +25,17 @@ class Role(StrEnum):
 
 
 @dataclass(slots=True)
+class UrlCitation:
+    """A web source the text cites: characters ``start_index`` up to
+    ``end_index`` (Python string indices into the part's text) rest on ``url``."""
+
+    url: str
+    title: str = ""
+    start_index: int = 0
+    end_index: int = 0
+
+
+@dataclass(slots=True)
 class TokenLogprob:
     """One sampled token's log probability (``logprobs`` / ``top_logprobs``),
     with the most likely alternatives at its position in ``top``."""
@@ -41,6 +52,8 @@ class TextPart:
     # Provider-specific annotations that must survive a same-provider round trip
     # (Anthropic ``cache_control``, OpenAI ``annotations``). Never interpreted.
     extra: dict[str, Any] | None = None
+    # Web citations on the answer's text (hosted web search), in text order.
+    citations: list[UrlCitation] | None = None
     # The answer's token log probabilities, when the request asked for them.
     logprobs: list[TokenLogprob] | None = None
 
@@ -126,7 +139,42 @@ class Reasoning:
     id: str | None = None
 
 
-Item = Message | FunctionCall | FunctionCallOutput | Reasoning
+@dataclass(slots=True)
+class WebSearchCall:
+    """A hosted web search the upstream ran (OpenAI ``web_search_call``,
+    Anthropic ``server_tool_use`` + ``web_search_tool_result``, Gemini
+    grounding). ``sources`` are the result URLs where the upstream lists them.
+    ``provider``/``state`` carry what only that provider can read back on a
+    later turn (Anthropic's encrypted result blocks)."""
+
+    id: str | None = None
+    status: str = "completed"  # "in_progress" | "searching" | "completed" | "failed"
+    query: str | None = None
+    sources: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # beside ``sources``, where known
+    provider: str | None = None
+    state: Any = None
+
+
+@dataclass(slots=True)
+class ImageGenerationCall:
+    """A hosted image generation (OpenAI ``image_generation_call``, a Gemini
+    image part). ``result`` is the image as base64; ``url`` is Junction's
+    signed link to the stored copy, set by the stage that stores it."""
+
+    id: str | None = None
+    status: str = "completed"  # "in_progress" | "generating" | "completed" | "failed"
+    result: str | None = None
+    mime: str = "image/png"
+    revised_prompt: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    background: str | None = None
+    url: str | None = None
+
+
+Item = Message | FunctionCall | FunctionCallOutput | Reasoning | WebSearchCall | ImageGenerationCall
 
 
 # ---------------------------------------------------------------------- tools
@@ -326,6 +374,37 @@ class ToolCallDone:
 
 
 @dataclass(slots=True)
+class WebSearchProgress:
+    """A hosted search moved on: ``in_progress``, ``searching``, then
+    ``completed`` (with what was searched, where known)."""
+
+    id: str
+    status: str
+    query: str | None = None
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CitationAdded:
+    """A citation on the text streamed so far in the open message."""
+
+    citation: UrlCitation
+
+
+@dataclass(slots=True)
+class ImageGenerationProgress:
+    """A hosted image generation moved on: ``in_progress``, ``generating``,
+    ``partial_image`` (with ``partial_image_b64`` and its index) and
+    ``completed`` (with the finished ``call``)."""
+
+    id: str
+    status: str
+    partial_image_b64: str | None = None
+    partial_image_index: int = 0
+    call: ImageGenerationCall | None = None
+
+
+@dataclass(slots=True)
 class UsageEvent:
     usage: Usage
 
@@ -349,6 +428,9 @@ Event = (
     | ToolCallStart
     | ToolCallDelta
     | ToolCallDone
+    | WebSearchProgress
+    | CitationAdded
+    | ImageGenerationProgress
     | UsageEvent
     | Finish
     | StreamError

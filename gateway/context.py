@@ -135,6 +135,11 @@ class CallContext:
             extra.update(stage.log_extra())
         if self.client_gone:
             extra["client_disconnected"] = True
+        if self.usage is not None:  # hosted tool calls, billed per call (no token column says them)
+            if self.usage.web_search_calls:
+                extra["web_search_calls"] = self.usage.web_search_calls
+            if self.usage.images:
+                extra["images"] = self.usage.images
         return extra
 
     def log_row(self) -> dict[str, Any]:

@@ -101,3 +101,11 @@ def unsupported_parameter(param: str, provider: str, detail: str = "") -> Gatewa
     return GatewayError(
         ErrorType.INVALID_REQUEST, message, param=param, code="unsupported_parameter", provider=provider
     )
+
+
+def unsupported_tool(param: str, message: str, *, provider: str | None = None) -> GatewayError:
+    """A tool the caller's dialect, the upstream or the model cannot serve
+    (``param`` is the tool: ``tools[2]``)."""
+    return GatewayError(
+        ErrorType.INVALID_REQUEST, message, param=param, code="unsupported_tool", provider=provider
+    )

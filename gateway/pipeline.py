@@ -26,6 +26,7 @@ from files import inputs as file_inputs
 from files import upstream as file_upstream
 from firewall import hooks as firewall
 from firewall.hooks import FirewallCall
+from gateway import hosted_images
 from gateway.auth import authenticate, authenticate_hash, bearer_token
 from gateway.canonical import Dialect
 from gateway.capabilities import check_logprobs
@@ -33,6 +34,7 @@ from gateway.catalog.snapshot import Credentials, DeploymentInfo, get_catalog, p
 from gateway.context import CallContext
 from gateway.dialects.base import InboundDialect
 from gateway.errors import ErrorType, GatewayError, database_unavailable, invalid_request
+from gateway.hosted_tools import check_tools
 from gateway.http import UpstreamFailure, UpstreamTimeout, upstream_post
 from gateway.providers import provider_adapter
 from gateway.relay import Plan, RelayStream, add_headers, relay_json, relay_stream
@@ -120,10 +122,11 @@ async def model_call(
     ctx = new_context(request, endpoint=endpoint, dialect=dialect)
     idempotent, routing, screen, bill = IdempotencyCall(), RoutingCall(), FirewallCall(), CallBilling()
     inputs = file_inputs.FileInputs()
+    images = hosted_images.HostedImages()
     # The relay asks the stages in this order (answer headers and fields, each
     # batch of events, the answer); ``ctx.finish()`` ends each in this order
     # -- billing settles last -- and then queues the log row.
-    ctx.stages = (idempotent, inputs, routing, screen, bill)
+    ctx.stages = (idempotent, inputs, images, routing, screen, bill)
     response: HttpResponseBase | None = None
     try:
         # Anthropic's SDK sends its key as ``x-api-key``.
@@ -143,6 +146,8 @@ async def model_call(
         await firewall.screen_request(ctx, screen, body_size=len(request.body))  # prompt + metadata scopes
         catalog = await get_catalog()
         file_inputs.check_capabilities(ctx, catalog)  # images need vision, documents files (400)
+        check_tools(ctx, catalog)  # hosted tools need the model's catalog flag (400 unsupported_tool)
+        hosted_images.arm(ctx, images, request)  # the image tool's images are stored: translation forced
         check_logprobs(creq, catalog)  # log probabilities need a model that returns them (400)
         routed = await route_call(ctx, routing, creq, catalog)
         await billing.reserve(ctx, bill, routed.attempts[:MAX_ATTEMPTS])  # hold the worst case (402)

@@ -2,7 +2,7 @@
 
 ``UPSTREAM_HTTPS_PROXY`` / ``UPSTREAM_HTTP_PROXY`` / ``UPSTREAM_NO_PROXY``
 default to the environment's ``https_proxy`` / ``http_proxy`` / ``no_proxy``
-(lower case first, then upper case, then ``all_proxy``; config/settings.py). An https upstream
+(lower case first, then upper case, then ``all_proxy``; config/settings/gateway.py). An https upstream
 is reached through a CONNECT tunnel (TLS to the upstream inside it, so the
 proxy sees only the host name); an http upstream gets its request in the
 absolute form. ``NO_PROXY`` is a comma-separated list of host names (each

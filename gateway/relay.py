@@ -20,6 +20,7 @@ import msgspec
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from gateway import hosted_images
 from gateway.canonical import Event, StreamError, Usage, UsageEvent
 from gateway.context import CallContext
 from gateway.dialects.base import AnswerFields
@@ -112,6 +113,7 @@ async def relay_json(ctx: CallContext, resp: UpstreamResponse, plan: Plan) -> Ht
                 provider=ctx.provider,
             ) from None
         ctx.usage = canonical.usage
+        await hosted_images.store_answer(ctx, canonical)  # image_generation results -> stored, linked
         for stage in ctx.stages:
             canonical = stage.on_answer(ctx, canonical)
         translator = ctx.dialect.TRANSLATOR
@@ -234,11 +236,15 @@ async def _translate_events(
 
     try:
         async for chunk in resp.aiter_bytes():
-            out = encode(decoder.feed(chunk))
+            events = decoder.feed(chunk)
+            await hosted_images.store_events(ctx, events)  # image_generation results -> stored, linked
+            out = encode(events)
             if out:
                 ctx.mark_first_byte()
                 yield out
-        tail = encode(decoder.close()) + encoder.finish()
+        events = decoder.close()
+        await hosted_images.store_events(ctx, events)
+        tail = encode(events) + encoder.finish()
         if tail:
             ctx.mark_first_byte()
             yield tail

@@ -108,6 +108,8 @@ def wrong_endpoint(model: ModelInfo, needs: frozenset[str]) -> GatewayError | No
     kind = model_kind(model)
     if kind == wanted:
         return None
+    if "image_generation_tool" in needs and "image_generation_tool" in model.capabilities:
+        return None  # an image model that also serves the Responses image tool (gateway.hosted_tools)
     what = MODEL_KINDS.get(kind, "a chat model")
     where = {"embeddings": "/v1/embeddings", "image_generation": "the images API"}.get(
         wanted, "a chat endpoint"

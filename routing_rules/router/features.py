@@ -13,6 +13,7 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationTool,
     ImagePart,
     Message,
     OutputFormatType,
@@ -86,6 +87,8 @@ def request_features(request: CanonicalRequest, *, api_key_prefix: str | None = 
         needs.add("tools")
     if any(isinstance(t, WebSearchTool) for t in request.tools):
         needs.add("web_search")
+    if any(isinstance(t, ImageGenerationTool) for t in request.tools):
+        needs.add("image_generation_tool")  # gateway.hosted_tools
     fmt = request.output_format.type if request.output_format else None
     if fmt is OutputFormatType.JSON_SCHEMA:
         needs.add("json_schema")

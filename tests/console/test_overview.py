@@ -94,6 +94,20 @@ def test_stacked_bars_stack_to_their_totals():
     assert stacked_bars(title="t", days=days, series=[], fmt=str).empty
 
 
+@pytest.mark.parametrize(
+    ("peak", "labels"),
+    [
+        (7, ["0", "2", "4", "6", "8"]),
+        (10, ["0", "3", "6", "9", "12"]),  # not 0, 2, 5, 8, 10 (steps of 2.5, rounded)
+        (0, ["0", "1", "2", "3", "4"]),
+        (1200, ["0", "500", "1000", "1500", "2000"]),
+    ],
+)
+def test_the_y_axis_steps_by_whole_numbers(peak, labels):
+    chart = stacked_bars(title="t", days=[date(2026, 12, 1)], series=[("a", [peak])], fmt=str)
+    assert [tick.label for tick in chart.y_ticks] == labels
+
+
 def test_overview_reads_rollups_only(workspace, member_web):
     today = timezone.now().date()
     rollup(workspace.pk, today, requests=12, charged=123_400, p50=250, p95=900)

@@ -12,6 +12,9 @@ Behaviour is chosen by markers in the last user text:
 ``[[redacted]]``                   a redacted_thinking block before the text
 ``[[stop]]``                       ends on the request's first stop sequence (``stop_reason: stop_sequence``)
 ``[[overload-mid]]``               an ``event: error`` overloaded_error after the first delta
+``[[search]]``                     with the web_search server tool declared: a ``server_tool_use``,
+                                   its ``web_search_tool_result`` and a cited text block (``SEARCH_*``);
+                                   ``usage.server_tool_use.web_search_requests`` is 1
 A ``tool_result`` as the last user block gets the reply "Tool said: <content>".
 A forced tool (``tool_choice.type == "tool"``) is always called; an
 ``output_config.format`` json_schema answers the JSON text ``JSON_REPLY``.
@@ -39,6 +42,49 @@ REDACTED_DATA = (
     "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj2pabDe=="
 )
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+SEARCH_QUERY = "fake claude greeting"
+SEARCH_RESULTS = [
+    {
+        "type": "web_search_result",
+        "url": "https://example.com/claude",
+        "title": "Claude says hello",
+        "encrypted_content": "EqgfCioIARgBIiQ3YTAwMjY1Mi1mZjM5LTQ1NGUtODgxNC1kNjNjNTk1ZWI3Y2Y",
+        "page_age": "April 30, 2025",
+    },
+    {
+        "type": "web_search_result",
+        "url": "https://example.org/hello",
+        "title": "Hello, world",
+        "encrypted_content": "EpIBCioIARgBIiQ3YTAwMjY1Mi1mZjM5LTQ1NGUtODgxNC1kNjNjNTk1ZWI3Y2Y",
+        "page_age": None,
+    },
+]
+SEARCH_CITED = "Claude greets you: héllo 🌍."
+
+
+def search_blocks(reply: str) -> list[dict[str, Any]]:
+    """Anthropic's answer shape for one search: the query, the results, then
+    text blocks, the cited one carrying its ``web_search_result_location``."""
+    citation = {
+        "type": "web_search_result_location",
+        "url": SEARCH_RESULTS[0]["url"],
+        "title": SEARCH_RESULTS[0]["title"],
+        "encrypted_index": "Eo8BCioIAhgBIiQyYjQ0OWJmZi1lNm",
+        "cited_text": "Claude says hello to everyone who asks.",
+    }
+    return [
+        {"type": "text", "text": "Let me look that up."},
+        {
+            "type": "server_tool_use",
+            "id": "srvtoolu_01FakeSearch",
+            "name": "web_search",
+            "input": {"query": SEARCH_QUERY},
+        },
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01FakeSearch", "content": SEARCH_RESULTS},
+        {"type": "text", "text": "Found it. "},
+        {"type": "text", "text": SEARCH_CITED, "citations": [citation]},
+        {"type": "text", "text": " " + reply},
+    ]
 
 
 @dataclass
@@ -90,8 +136,11 @@ class FakeAnthropic:
             "content": blocks,
             "stop_reason": stop,
             "stop_sequence": stop_sequence,
-            "usage": self.usage,
+            "usage": dict(self.usage),
         }
+        searches = sum(b["type"] == "server_tool_use" for b in blocks)
+        if searches:
+            message["usage"]["server_tool_use"] = {"web_search_requests": searches}
         if not body.get("stream"):
             return await send_json(send, 200, message)
         frames = _stream_frames(message, text)
@@ -137,6 +186,8 @@ class FakeAnthropic:
                 {"type": "tool_use", "id": "toolu_01Abc", "name": tools[0]["name"], "input": TOOL_INPUT}
             )
             return blocks
+        if "[[search]]" in text and any(str(t.get("type", "")).startswith("web_search_") for t in tools):
+            return blocks + search_blocks(self.reply)
         blocks.append({"type": "text", "text": self.reply})
         return blocks
 
@@ -146,12 +197,16 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
-    start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
+    start_usage = {k: v for k, v in message["usage"].items() if k != "server_tool_use"}
+    start = {**message, "content": [], "stop_reason": None, "usage": {**start_usage, "output_tokens": 1}}
     frames = [_event("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
             empty = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": w} for w in words(block["text"])]
+            deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or []]
+            deltas += [{"type": "text_delta", "text": w} for w in words(block["text"])]
+        elif block["type"] == "web_search_tool_result":
+            empty, deltas = block, []  # sent whole in content_block_start
         elif block["type"] == "thinking":
             empty = {"type": "thinking", "thinking": "", "signature": ""}
             deltas = [{"type": "thinking_delta", "thinking": w} for w in words(block["thinking"])]
@@ -187,7 +242,15 @@ def _stream_frames(message: dict[str, Any], text: str) -> list[bytes]:
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": message["stop_reason"], "stop_sequence": message["stop_sequence"]},
-        "usage": {"output_tokens": message["usage"]["output_tokens"]},
+        "usage": {
+            "output_tokens": message["usage"]["output_tokens"],
+            # Anthropic reports the searches in the final usage.
+            **(
+                {"server_tool_use": message["usage"]["server_tool_use"]}
+                if "server_tool_use" in message["usage"]
+                else {}
+            ),
+        },
     }
     frames.append(_event("message_delta", delta))
     frames.append(_event("message_stop", {"type": "message_stop"}))

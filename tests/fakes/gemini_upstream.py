@@ -9,6 +9,10 @@ Markers in the last user text:
 ``[[ctx]]``            400 "input token count exceeds the maximum"
 ``[[tool]]``           a functionCall of the first declared function (with a thoughtSignature)
 ``[[think]]``          a thought part before the text
+``[[image]]``          with ``responseModalities`` IMAGE asked: a text part, then an ``inlineData``
+                       PNG part (``IMAGE_PNG``)
+``[[search]]``         with ``googleSearch`` declared: ``groundingMetadata`` on the (last) candidate,
+                       a support on "héllo 🌍" in UTF-8 byte offsets (``grounding``)
 A ``functionResponse`` as the last user part gets "Tool said: <response>";
 ``responseMimeType: application/json`` answers ``JSON_REPLY`` as text.
 """
@@ -22,6 +26,7 @@ from typing import Any
 
 from tests.fakes.asgi import Recorded, read_request, send_json
 from tests.fakes.openai_images import image_bytes
+from tests.fakes.openai_upstream import IMAGE_PNG
 from tests.fakes.upstream_files import GeminiFiles
 
 REPLY = "Hello from fake Gemini! héllo 🌍 done."
@@ -34,6 +39,46 @@ USAGE = {
     "thoughtsTokenCount": 6,
     "totalTokenCount": 46,
 }
+
+
+SEARCH_QUERIES = ["fake gemini greeting", "héllo meaning"]
+SEARCH_CHUNKS = [
+    {
+        "web": {
+            "uri": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AbC1",
+            "title": "example.com",
+        }
+    },
+    {
+        "web": {
+            "uri": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/DeF2",
+            "title": "example.org",
+        }
+    },
+]
+
+
+def grounding(reply: str) -> dict[str, Any]:
+    """Google Search grounding as Gemini reports it; segment offsets are UTF-8 bytes."""
+    start = reply.find("héllo")
+    segment_text = "héllo 🌍"
+    byte_start = len(reply[:start].encode())
+    return {
+        "webSearchQueries": SEARCH_QUERIES,
+        "searchEntryPoint": {"renderedContent": "<div>search chips</div>"},
+        "groundingChunks": SEARCH_CHUNKS,
+        "groundingSupports": [
+            {
+                "segment": {
+                    "startIndex": byte_start,
+                    "endIndex": byte_start + len(segment_text.encode()),
+                    "text": segment_text,
+                },
+                "groundingChunkIndices": [0, 1],
+                "confidenceScores": [0.9, 0.7],
+            }
+        ],
+    }
 
 
 @dataclass
@@ -78,18 +123,22 @@ class FakeGemini:
                 "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
             )
             return await _error(send, 400, "INVALID_ARGUMENT", message)
-        if "image" in model and action == "generateContent":
+        if "image" in model and action == "generateContent" and "[[image]]" not in text:
             return await send_json(send, 200, _image_response(model, body))
         parts = self._parts(body, text)
+        searched = "[[search]]" in text and any("googleSearch" in t for t in body.get("tools") or [])
+        meta = grounding(self.reply) if searched else None
         if action == "generateContent":
-            answer = _response(model, parts, "STOP", USAGE)
+            answer = _response(model, parts, "STOP", USAGE, meta)
             return await send_json(send, 200, answer)
         if query != "alt=sse":
             return await _error(send, 400, "INVALID_ARGUMENT", "this fake only streams with alt=sse")
         chunks = []
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            chunk = _response(model, [part], "STOP" if last else None, USAGE if last else None)
+            chunk = _response(
+                model, [part], "STOP" if last else None, USAGE if last else None, meta if last else None
+            )
             chunks.append(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\r\n\r\n")
         await send(
             {
@@ -119,14 +168,24 @@ class FakeGemini:
                 "thoughtSignature": SIGNATURE,
             }
             return [*parts, call]
+        modalities = (body.get("generationConfig") or {}).get("responseModalities") or []
+        if "[[image]]" in text and "IMAGE" in modalities:
+            image = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(IMAGE_PNG).decode()}}
+            return [*parts, {"text": "Here is your pixel."}, image]
         words = self.reply.split(" ")
         return parts + [{"text": w + (" " if i < len(words) - 1 else "")} for i, w in enumerate(words)]
 
 
 def _response(
-    model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int] | None
+    model: str,
+    parts: list[dict[str, Any]],
+    finish: str | None,
+    usage: dict[str, int] | None,
+    meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    if meta is not None:
+        candidate["groundingMetadata"] = meta
     if finish:
         candidate["finishReason"] = finish
     out: dict[str, Any] = {"candidates": [candidate], "modelVersion": model, "responseId": "fakeResp123"}

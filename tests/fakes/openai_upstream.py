@@ -12,6 +12,10 @@ it wants in the prompt itself:
 ``[[hold]]``                         a stream that waits for ``release`` after its first chunk
 ``[[holdword]]``                     a stream that waits for ``release`` after its first word
 ``[[tool]]``                         a function call to the first declared tool
+``[[search]]``                       with a web_search tool declared: a ``web_search_call`` item first
+                                     and ``url_citation`` annotations on the text (``SEARCH_*``)
+``[[image]]``                        with an image_generation tool declared: an ``image_generation_call``
+                                     item (a real 1x1 PNG, ``IMAGE_PNG``) before the text
 ``[[reason]]``                       reasoning first (chat: DeepSeek's ``reasoning_content``;
                                      responses: a reasoning item with a summary and
                                      ``encrypted_content``)
@@ -32,6 +36,7 @@ import json
 import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +48,42 @@ REPLY = "Hello from the fake upstream! héllo 🌍 done."
 JSON_REPLY = '{"city": "Paris", "temperature_c": 18}'
 REASONING = "The user greets me; answer warmly."
 ENCRYPTED = "gAAAAAfake-encrypted-reasoning=="
+SEARCH_QUERY = "fake upstream greeting"
+SEARCH_URL = "https://example.com/greeting"
+SEARCH_TITLE = "Greetings, explained"
+
+
+def _png() -> bytes:
+    """A valid 1x1 PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+IMAGE_PNG = _png()
+IMAGE_PARTIAL = base64.b64encode(IMAGE_PNG[:40]).decode()
+IMAGE_REVISED_PROMPT = "A single red pixel on a transparent background"
+
+
+def search_annotations(reply: str) -> list[dict[str, Any]]:
+    """A ``url_citation`` on the reply's "héllo 🌍" (character offsets, as OpenAI gives them)."""
+    start = reply.find("héllo")
+    if start < 0:
+        return []
+    end = start + len("héllo 🌍")
+    return [
+        {
+            "type": "url_citation",
+            "start_index": start,
+            "end_index": end,
+            "url": SEARCH_URL,
+            "title": SEARCH_TITLE,
+        }
+    ]
 
 
 @dataclass
@@ -304,6 +345,32 @@ class FakeOpenAI:
             if "reasoning.encrypted_content" in (body.get("include") or []):
                 reasoning["encrypted_content"] = ENCRYPTED
             output.append(reasoning)
+        searching = "[[search]]" in text and any(
+            str(t.get("type", "")).startswith("web_search") for t in body.get("tools") or []
+        )
+        if searching:
+            action = {
+                "type": "search",
+                "query": SEARCH_QUERY,
+                "sources": [{"type": "url", "url": SEARCH_URL}],
+            }
+            output.append(
+                {"id": "ws_fake", "type": "web_search_call", "status": "completed", "action": action}
+            )
+        if "[[image]]" in text and any(t.get("type") == "image_generation" for t in body.get("tools") or []):
+            output.append(
+                {
+                    "id": "ig_fake",
+                    "type": "image_generation_call",
+                    "status": "completed",
+                    "result": base64.b64encode(IMAGE_PNG).decode(),
+                    "revised_prompt": IMAGE_REVISED_PROMPT,
+                    "size": "1024x1024",
+                    "quality": "low",
+                    "output_format": "png",
+                    "background": "transparent",
+                }
+            )
         if "[[tool]]" in text and tool:
             output.append(
                 {
@@ -326,7 +393,7 @@ class FakeOpenAI:
                         {
                             "type": "output_text",
                             "text": reply,
-                            "annotations": [],
+                            "annotations": search_annotations(reply) if searching else [],
                             "logprobs": token_logprobs(reply, top) if top is not None else [],
                         }
                     ],
@@ -388,6 +455,19 @@ class FakeOpenAI:
                 emit("response.reasoning_summary_text.done", {**ref, "summary_index": 0, "text": REASONING})
                 part = {"type": "summary_text", "text": REASONING}
                 emit("response.reasoning_summary_part.done", {**ref, "summary_index": 0, "part": part})
+            elif item["type"] == "web_search_call":
+                opened = {**item, "status": "in_progress", "action": {"type": "search"}}
+                emit("response.output_item.added", {"output_index": index, "item": opened})
+                for status in ("in_progress", "searching", "completed"):
+                    emit(f"response.web_search_call.{status}", ref)
+            elif item["type"] == "image_generation_call":
+                opened = {"id": item["id"], "type": item["type"], "status": "in_progress", "result": None}
+                emit("response.output_item.added", {"output_index": index, "item": opened})
+                emit("response.image_generation_call.in_progress", ref)
+                emit("response.image_generation_call.generating", ref)
+                partial = {**ref, "partial_image_b64": IMAGE_PARTIAL, "partial_image_index": 0}
+                emit("response.image_generation_call.partial_image", partial)
+                emit("response.image_generation_call.completed", ref)
             elif item["type"] == "function_call":
                 opened = {**item, "status": "in_progress", "arguments": ""}
                 emit("response.output_item.added", {"output_index": index, "item": opened})
@@ -408,6 +488,11 @@ class FakeOpenAI:
                     emit(
                         "response.output_text.delta",
                         {**ref, "content_index": 0, "delta": word, "logprobs": lp},
+                    )
+                for n, annotation in enumerate(item["content"][0]["annotations"]):
+                    emit(
+                        "response.output_text.annotation.added",
+                        {**ref, "content_index": 0, "annotation_index": n, "annotation": annotation},
                     )
                 lp = token_logprobs(reply, top, with_bytes=False) if top is not None else []
                 emit("response.output_text.done", {**ref, "content_index": 0, "text": reply, "logprobs": lp})

@@ -150,6 +150,8 @@ class OpenAIFiles:
         for item in body.get("input") if isinstance(body.get("input"), list) else body.get("messages") or []:
             content = item.get("content") if isinstance(item, dict) else None
             for part in content if isinstance(content, list) else []:
+                if not isinstance(part, dict):
+                    continue  # a malformed part (the fuzz tests send them): not a file
                 if part.get("type") == "input_file" and part.get("file_id"):
                     ids.append(part["file_id"])
                 if part.get("type") == "file" and (part.get("file") or {}).get("file_id"):

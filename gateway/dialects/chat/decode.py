@@ -27,7 +27,7 @@ from gateway.canonical import (
 )
 from gateway.dialects import validate as v
 from gateway.dialects.chat import schema as s
-from gateway.errors import invalid_request
+from gateway.errors import invalid_request, unsupported_tool
 
 DIALECT = Dialect.CHAT
 _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER, "assistant": Role.ASSISTANT}
@@ -35,6 +35,7 @@ _ROLES = {"system": Role.SYSTEM, "developer": Role.DEVELOPER, "user": Role.USER,
 
 def decode(body: dict[str, Any], headers: dict[str, str]) -> CanonicalRequest:
     v.check_tree(body)
+    _refuse_unknown_tools(body.get("tools"))
     req = v.convert(body, s.ChatBody)
     items: list[Item] = []
     for i, msg in enumerate(req.messages):
@@ -117,6 +118,20 @@ def _decode_content(content: s.Content, param: str = "content") -> list[Part]:
 
 def _text_of(content: s.Content) -> str:
     return "".join(p.text for p in _decode_content(content) if isinstance(p, TextPart))
+
+
+def _refuse_unknown_tools(tools: Any) -> None:
+    """Chat tools are functions; web search is ``web_search_options``."""
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+        kind = tool.get("type", "function") if isinstance(tool, dict) else "function"
+        if kind != "function":
+            hint = (
+                " Ask for web search with 'web_search_options'." if str(kind).startswith("web_search") else ""
+            )
+            raise unsupported_tool(
+                f"tools[{i}]",
+                f"Invalid 'tools[{i}]': unsupported tool type {kind!r}; chat tools are functions.{hint}",
+            )
 
 
 def _decode_tools(req: s.ChatBody) -> list[Tool]:

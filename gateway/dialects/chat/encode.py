@@ -22,6 +22,7 @@ from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
@@ -36,6 +37,7 @@ from gateway.canonical import (
     TokenLogprob,
     ToolCallDelta,
     ToolCallStart,
+    UrlCitation,
     Usage,
     UsageEvent,
 )
@@ -77,6 +79,19 @@ def finish_reason(resp: CanonicalResponse) -> str:
     return _FINISH[reason]
 
 
+def url_annotation(citation: UrlCitation, offset: int = 0) -> dict[str, Any]:
+    """Chat's ``url_citation`` annotation; ``offset`` shifts it into the joined content."""
+    return {
+        "type": "url_citation",
+        "url_citation": {
+            "url": citation.url,
+            "title": citation.title,
+            "start_index": citation.start_index + offset,
+            "end_index": citation.end_index + offset,
+        },
+    }
+
+
 def choice_logprobs(tokens: list[TokenLogprob] | None) -> dict[str, Any] | None:
     """A choice's ``logprobs`` (null unless the answer carries token log probabilities)."""
     return (
@@ -93,10 +108,16 @@ def encode_response(
     tokens: list[list[TokenLogprob] | None] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for item in resp.output:
         if isinstance(item, Message):
-            texts.extend(p.text for p in item.content if isinstance(p, TextPart))
-            tokens.extend(p.logprobs for p in item.content if isinstance(p, TextPart))
+            offset = sum(map(len, texts))
+            for part in item.content:
+                if isinstance(part, TextPart):
+                    annotations.extend(url_annotation(c, offset) for c in part.citations or [])
+                    offset += len(part.text)
+                    texts.append(part.text)
+                    tokens.append(part.logprobs)
         elif isinstance(item, FunctionCall):
             calls.append(
                 {
@@ -116,6 +137,8 @@ def encode_response(
     }
     if calls:
         message["tool_calls"] = calls
+    if annotations:
+        message["annotations"] = annotations
     if reasoning:
         message["reasoning_content"] = "\n\n".join(reasoning)
     body: dict[str, Any] = {
@@ -162,6 +185,8 @@ class StreamEncoder:
         self._started = False
         self._ended = False
         self._saw_tool_call = False
+        self._text_len = 0  # content characters sent so far
+        self._message_start: int | None = None  # where the canonical message being streamed began
 
     def _chunk(
         self, delta: dict[str, Any], finish: str | None = None, tokens: list[TokenLogprob] | None = None
@@ -201,9 +226,17 @@ class StreamEncoder:
         if not self._started:
             head = self._start(None)
         if isinstance(event, TextDelta):
+            if self._message_start is None:
+                self._message_start = self._text_len
+            self._text_len += len(event.text)
             if not event.text and not event.logprobs:
                 return head
             return head + self._sse(self._chunk({"content": event.text}, tokens=event.logprobs))
+        if isinstance(event, CitationAdded):
+            start = self._text_len if self._message_start is None else self._message_start
+            return head + self._sse(self._chunk({"annotations": [url_annotation(event.citation, start)]}))
+        if not isinstance(event, (UsageEvent, Finish)):
+            self._message_start = None  # anything else ends the message citations index into
         if isinstance(event, ReasoningDelta):
             return head + (self._sse(self._chunk({"reasoning_content": event.text})) if event.text else b"")
         if isinstance(event, ToolCallStart):

@@ -26,11 +26,12 @@ from gateway.canonical import (
     Tool,
     ToolChoice,
     ToolChoiceMode,
+    WebSearchCall,
     WebSearchTool,
 )
 from gateway.dialects import validate as v
 from gateway.dialects.messages import schema as s
-from gateway.errors import invalid_request
+from gateway.errors import invalid_request, unsupported_tool
 from gateway.reasoning_state import unpack
 
 DIALECT = Dialect.MESSAGES
@@ -113,6 +114,7 @@ def _decode_message(msg: s.MessageParam, param: str) -> list[Item]:
         return [Message(role=role, content=[TextPart(msg.content)])]
     items: list[Item] = []
     parts: list[Part] = []
+    searches: dict[str, WebSearchCall] = {}  # server tool use id -> the search it started
 
     def flush() -> None:
         if parts:
@@ -147,11 +149,36 @@ def _decode_message(msg: s.MessageParam, param: str) -> list[Item]:
         elif isinstance(block, s.RedactedThinkingBlock) and role is Role.ASSISTANT:
             flush()
             items.append(Reasoning(encrypted_content=block.data, redacted=True, provider=PROVIDER))
+        elif (
+            isinstance(block, s.ServerToolUseBlock) and role is Role.ASSISTANT and block.name == "web_search"
+        ):
+            flush()
+            query = (block.input or {}).get("query")
+            searches[block.id] = WebSearchCall(
+                id=block.id,
+                query=str(query) if query else None,
+                provider=PROVIDER,
+                state={"input": block.input or {}},
+            )
+            items.append(searches[block.id])
+        elif isinstance(block, s.WebSearchToolResultBlock) and block.tool_use_id in searches:
+            _search_result(searches[block.tool_use_id], block.content)
         else:
             kind = type(block).__struct_config__.tag
             raise invalid_request(f"{p}: block type {kind!r} is not supported in a {msg.role} turn.", param=p)
     flush()
     return items
+
+
+def _search_result(call: WebSearchCall, content: Any) -> None:
+    """A ``web_search_tool_result`` completes its search (kept whole for Anthropic)."""
+    call.state = {**(call.state or {}), "content": content}
+    if isinstance(content, list):
+        results = [r for r in content if isinstance(r, dict)]
+        call.sources = [str(r.get("url") or "") for r in results]
+        call.titles = [str(r.get("title") or "") for r in results]
+    else:
+        call.status = "failed"
 
 
 def reasoning_item(thinking: str, signature: Any) -> Reasoning:
@@ -195,8 +222,8 @@ def _decode_tool(raw: dict[str, Any], param: str) -> Tool:
         # provider's web search option uses, for the Anthropic adapter.
         return WebSearchTool(options={"anthropic": dict(raw)})
     if kind not in (None, "custom"):
-        raise invalid_request(
-            f"{param}: only custom (client) tools and web_search are supported, got {kind!r}.", param=param
+        raise unsupported_tool(
+            param, f"{param}: only custom (client) tools and web_search are supported, got {kind!r}."
         )
     tool = v.convert(raw, s.CustomTool, param=param, dotted=True)
     return FunctionTool(

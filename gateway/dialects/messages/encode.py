@@ -12,6 +12,7 @@ import msgspec
 from gateway.canonical import (
     CanonicalRequest,
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
@@ -29,8 +30,11 @@ from gateway.canonical import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    WebSearchCall,
+    WebSearchProgress,
 )
 from gateway.dialects.base import Finalize, add_fields
+from gateway.dialects.messages import search
 from gateway.dialects.messages.errors import encode_stream_error
 from gateway.reasoning_state import pack
 from gateway.sse import encode_event
@@ -107,7 +111,9 @@ def content_blocks(resp: CanonicalResponse) -> list[dict[str, Any]]:
         if isinstance(item, Message):
             for part in item.content:
                 if isinstance(part, TextPart):
-                    blocks.append({"type": "text", "text": part.text})
+                    blocks.extend(search.text_blocks(part))
+        elif isinstance(item, WebSearchCall):
+            blocks.extend(search.search_blocks(item))
         elif isinstance(item, FunctionCall):
             blocks.append(
                 {
@@ -175,6 +181,8 @@ class StreamEncoder:
         self._reason = FinishReason.STOP
         self._stop_sequence: str | None = None
         self._tool_use = False
+        self._block_text: list[str] = []  # the open text block's text (citations quote it)
+        self._search_block: dict[str, int] = {}  # web search id -> its server_tool_use block index
 
     def encode(self, event: Event) -> bytes:
         if self._ended:
@@ -186,7 +194,17 @@ class StreamEncoder:
             if not event.text:
                 return out
             out += self._ensure("text", {"type": "text", "text": ""})
+            self._block_text.append(event.text)
             return out + self._delta({"type": "text_delta", "text": event.text})
+        if isinstance(event, CitationAdded):
+            # Anthropic cites the text block the citation sits in: the open one.
+            out += self._ensure("text", {"type": "text", "text": ""})
+            cited = "".join(self._block_text)[event.citation.start_index : event.citation.end_index]
+            return out + self._delta(
+                {"type": "citations_delta", "citation": search.location(event.citation, cited)}
+            )
+        if isinstance(event, WebSearchProgress):
+            return out + self._web_search(event)
         if isinstance(event, ReasoningDelta):
             out += self._ensure("thinking", {"type": "thinking", "thinking": "", "signature": ""})
             return out + self._delta({"type": "thinking_delta", "thinking": event.text})
@@ -261,7 +279,29 @@ class StreamEncoder:
         }
         return _event("message_start", {"type": "message_start", "message": message})
 
+    def _web_search(self, event: WebSearchProgress) -> bytes:
+        """``server_tool_use`` opened when the search starts; its query and the
+        ``web_search_tool_result`` block when it ends."""
+        out = b""
+        if self._open != ("server_tool_use", self._search_block.get(event.id, -1)):
+            out += self._close() + self._open_block("server_tool_use", search.server_tool_use(event.id, None))
+            assert self._open is not None
+            self._search_block[event.id] = self._open[1]
+        if event.status in ("in_progress", "searching"):
+            return out
+        if event.query:
+            out += self._delta(
+                {
+                    "type": "input_json_delta",
+                    "partial_json": msgspec.json.encode({"query": event.query}).decode(),
+                }
+            )
+        out += self._close()
+        result = search.tool_result(event.id, event.sources)
+        return out + self._open_block("web_search_tool_result", result) + self._close()
+
     def _open_block(self, kind: str, block: dict[str, Any]) -> bytes:
+        self._block_text = []
         index = self._next_index
         self._next_index += 1
         self._open = (kind, index)

@@ -55,6 +55,17 @@ class RedactedThinkingBlock(Struct, tag_field="type", tag="redacted_thinking"):
     data: str | None = None
 
 
+class ServerToolUseBlock(Struct, tag_field="type", tag="server_tool_use"):
+    id: str
+    name: str
+    input: dict[str, Any] | None = None
+
+
+class WebSearchToolResultBlock(Struct, tag_field="type", tag="web_search_tool_result"):
+    tool_use_id: str
+    content: Any = None  # the results (list) or an error object, kept as given
+
+
 Block = (
     TextBlock
     | ImageBlock
@@ -63,6 +74,8 @@ Block = (
     | ToolResultBlock
     | ThinkingBlock
     | RedactedThinkingBlock
+    | ServerToolUseBlock
+    | WebSearchToolResultBlock
 )
 
 

@@ -12,6 +12,7 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationCall,
     ImageGenerationTool,
     ImagePart,
     Item,
@@ -25,11 +26,12 @@ from gateway.canonical import (
     Tool,
     ToolChoice,
     ToolChoiceMode,
+    WebSearchCall,
     WebSearchTool,
 )
 from gateway.dialects import validate as v
 from gateway.dialects.responses import schema as s
-from gateway.errors import invalid_request
+from gateway.errors import invalid_request, unsupported_tool
 
 # The ``include`` value that asks for token log probabilities on output text.
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
@@ -112,6 +114,17 @@ def _decode_item(raw: dict[str, Any], param: str) -> Item:
         if isinstance(output, list):
             output = "".join(p.text or "" for p in output)
         return FunctionCallOutput(call_id=item.call_id, output=output or "")
+    if isinstance(item, s.WebSearchCallItem):
+        action = item.action or s.WebSearchAction()
+        return WebSearchCall(
+            id=item.id,
+            status=item.status or "completed",
+            query=action.query,
+            sources=[src.url for src in action.sources or []],
+            provider="openai",
+        )
+    if isinstance(item, s.ImageGenerationCallItem):
+        return ImageGenerationCall(id=item.id, status=item.status or "completed", result=item.result)
     return Reasoning(
         summary=[part.text or "" for part in item.summary or []],
         text="".join(part.text or "" for part in item.content or []) or None,
@@ -171,7 +184,11 @@ def _decode_tool(raw: dict[str, Any], param: str) -> Tool:
         return WebSearchTool(options=options)
     if kind == "image_generation":
         return ImageGenerationTool(options=options)
-    raise invalid_request(f"Invalid '{param}': unsupported tool type {kind!r}.", param=param)
+    raise unsupported_tool(
+        param,
+        f"Invalid '{param}': unsupported tool type {kind!r}. Junction serves 'function', 'web_search' "
+        "(also 'web_search_preview') and 'image_generation' tools.",
+    )
 
 
 def _decode_tool_choice(choice: str | s.FunctionChoice | None) -> ToolChoice | None:

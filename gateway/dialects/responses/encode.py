@@ -26,6 +26,7 @@ from gateway.canonical import (
     FinishReason,
     FunctionCall,
     FunctionTool,
+    ImageGenerationCall,
     ImageGenerationTool,
     Item,
     Message,
@@ -35,7 +36,9 @@ from gateway.canonical import (
     TextPart,
     TokenLogprob,
     ToolChoiceMode,
+    UrlCitation,
     Usage,
+    WebSearchCall,
     WebSearchTool,
 )
 from gateway.dialects.base import add_fields
@@ -68,20 +71,62 @@ def usage_object(usage: Usage) -> dict[str, Any]:
 # ------------------------------------------------------------------ items
 
 
-def output_text(text: str, tokens: list[TokenLogprob] | None = None) -> dict[str, Any]:
+def url_citation(citation: UrlCitation) -> dict[str, Any]:
+    return {
+        "type": "url_citation",
+        "url": citation.url,
+        "title": citation.title,
+        "start_index": citation.start_index,
+        "end_index": citation.end_index,
+    }
+
+
+def output_text(
+    text: str, tokens: list[TokenLogprob] | None = None, citations: list[UrlCitation] | None = None
+) -> dict[str, Any]:
     return {
         "type": "output_text",
         "text": text,
-        "annotations": [],
+        "annotations": [url_citation(c) for c in citations or []],
         "logprobs": logprobs.to_wire(tokens) if tokens else [],
     }
 
 
 def message_item(
-    item_id: str, text: str, status: str = "completed", tokens: list[TokenLogprob] | None = None
+    item_id: str,
+    text: str,
+    status: str = "completed",
+    tokens: list[TokenLogprob] | None = None,
+    citations: list[UrlCitation] | None = None,
 ) -> dict[str, Any]:
-    content = [output_text(text, tokens)] if status == "completed" else []
+    content = [output_text(text, tokens, citations)] if status == "completed" else []
     return {"id": item_id, "type": "message", "role": "assistant", "status": status, "content": content}
+
+
+def web_search_item(
+    item_id: str, status: str, query: str | None = None, sources: list[str] | None = None
+) -> dict[str, Any]:
+    """A ``web_search_call`` item; its ``action`` is a search (the only
+    action every upstream reports)."""
+    action: dict[str, Any] = {"type": "search", "query": query or ""}
+    if sources:
+        action["sources"] = [{"type": "url", "url": url} for url in sources]
+    return {"id": item_id, "type": "web_search_call", "status": status, "action": action}
+
+
+def image_generation_item(item_id: str, call: ImageGenerationCall | None, status: str) -> dict[str, Any]:
+    """An ``image_generation_call`` item: ``result`` (base64) as the SDK
+    expects, plus Junction's signed ``url`` to the stored copy and what is
+    known of the image."""
+    out: dict[str, Any] = {"id": item_id, "type": "image_generation_call", "status": status, "result": None}
+    if call is None:
+        return out
+    out["result"] = call.result
+    for name in ("revised_prompt", "size", "quality", "output_format", "background", "url"):
+        value = getattr(call, name)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def reasoning_item(
@@ -133,9 +178,8 @@ def output_items(output: list[Item]) -> list[dict[str, Any]]:
         if isinstance(item, Message) and item.role is Role.ASSISTANT:
             parts = [p for p in item.content if isinstance(p, TextPart)]
             tokens = logprobs.joined([p.logprobs for p in parts])
-            items.append(
-                message_item(item.id or new_id("msg"), "".join(p.text for p in parts), tokens=tokens)
-            )
+            text, citations = message_text(item)
+            items.append(message_item(item.id or new_id("msg"), text, tokens=tokens, citations=citations))
         elif isinstance(item, Reasoning):
             state = opaque_state(
                 encrypted_content=item.encrypted_content,
@@ -146,7 +190,25 @@ def output_items(output: list[Item]) -> list[dict[str, Any]]:
             items.append(reasoning_item(item.id or new_id("rs"), item.summary, item.text, state))
         elif isinstance(item, FunctionCall):
             items.append(function_call_item(item.id or new_id("fc"), item.call_id, item.name, item.arguments))
+        elif isinstance(item, WebSearchCall):
+            items.append(web_search_item(item.id or new_id("ws"), item.status, item.query, item.sources))
+        elif isinstance(item, ImageGenerationCall):
+            items.append(image_generation_item(item.id or new_id("ig"), item, item.status))
     return items
+
+
+def message_text(item: Message) -> tuple[str, list[UrlCitation]]:
+    """The message's text as one output_text part, its citations shifted to
+    index into the joined text."""
+    text, citations, offset = [], [], 0
+    for part in item.content:
+        if not isinstance(part, TextPart):
+            continue
+        for c in part.citations or []:
+            citations.append(UrlCitation(c.url, c.title, c.start_index + offset, c.end_index + offset))
+        text.append(part.text)
+        offset += len(part.text)
+    return "".join(text), citations
 
 
 # --------------------------------------------------------------- response

@@ -85,11 +85,38 @@ class ReasoningItem(Struct):
     id: str | None = None
 
 
+class WebSearchSource(Struct):
+    url: str
+    type: str = "url"
+
+
+class WebSearchAction(Struct):
+    type: str = "search"
+    query: str | None = None
+    sources: list[WebSearchSource] | None = None
+
+
+class WebSearchCallItem(Struct):
+    id: str
+    status: str | None = None
+    action: WebSearchAction | None = None
+    type: Literal["web_search_call"] = "web_search_call"
+
+
+class ImageGenerationCallItem(Struct):
+    id: str
+    status: str | None = None
+    result: str | None = None
+    type: Literal["image_generation_call"] = "image_generation_call"
+
+
 ITEMS = {
     "message": MessageItem,
     "function_call": FunctionCallItem,
     "function_call_output": FunctionCallOutputItem,
     "reasoning": ReasoningItem,
+    "web_search_call": WebSearchCallItem,
+    "image_generation_call": ImageGenerationCallItem,
 }
 
 

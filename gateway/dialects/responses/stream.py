@@ -13,9 +13,11 @@ import msgspec
 from gateway import logprobs
 from gateway.canonical import (
     CanonicalRequest,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
+    ImageGenerationProgress,
     ReasoningDelta,
     ReasoningDone,
     ResponseStart,
@@ -25,13 +27,16 @@ from gateway.canonical import (
     ToolCallDelta,
     ToolCallDone,
     ToolCallStart,
+    UrlCitation,
     Usage,
     UsageEvent,
+    WebSearchProgress,
 )
 from gateway.dialects.base import Finalize, add_fields
 from gateway.dialects.responses.encode import (
     finish_status,
     function_call_item,
+    image_generation_item,
     message_item,
     new_id,
     opaque_state,
@@ -39,6 +44,8 @@ from gateway.dialects.responses.encode import (
     reasoning_item,
     response_id,
     response_object,
+    url_citation,
+    web_search_item,
 )
 from gateway.dialects.responses.errors import encode_stream_error
 
@@ -54,6 +61,8 @@ class _OpenItem:
     summaries: list[str] = field(default_factory=list)  # finished summary parts
     call_id: str = ""
     name: str = ""
+    citations: list[UrlCitation] = field(default_factory=list)  # message annotations so far
+    statuses: set[str] = field(default_factory=set)  # hosted tool call: the status events sent
     tokens: list[TokenLogprob] | None = None  # a message's token log probabilities, when given
 
 
@@ -85,6 +94,7 @@ class StreamEncoder:
         self._output: list[dict[str, Any] | None] = []  # finished items by output_index
         self._text_item: _OpenItem | None = None  # the open message or reasoning item
         self._calls: dict[int, _OpenItem] = {}  # open function calls by canonical index
+        self._hosted: dict[str, _OpenItem] = {}  # open web search / image generation calls by id
         self._started = False
         self._ended = False
 
@@ -184,7 +194,7 @@ class StreamEncoder:
         text = "".join(item.text)
         common = {"item_id": item.id, "output_index": item.output_index}
         if item.kind == "message":
-            full = message_item(item.id, text, tokens=item.tokens)
+            full = message_item(item.id, text, tokens=item.tokens, citations=item.citations)
             out = self._event(
                 "response.output_text.done",
                 content_index=0,
@@ -193,7 +203,10 @@ class StreamEncoder:
                 **common,
             )
             out += self._event(
-                "response.content_part.done", content_index=0, part=output_text(text, item.tokens), **common
+                "response.content_part.done",
+                content_index=0,
+                part=output_text(text, item.tokens, item.citations),
+                **common,
             )
         else:
             out = self._close_summary_part(item)
@@ -283,6 +296,12 @@ class StreamEncoder:
             )
         if isinstance(event, ToolCallDone):
             return out + self._close_call(event.index)
+        if isinstance(event, WebSearchProgress):
+            return out + self._web_search(event)
+        if isinstance(event, CitationAdded):
+            return out + self._citation(event.citation)
+        if isinstance(event, ImageGenerationProgress):
+            return out + self._image_generation(event)
         if isinstance(event, UsageEvent):
             self._usage = event.usage
             return out
@@ -316,11 +335,94 @@ class StreamEncoder:
             **common,
         )
 
+    # ------------------------------------------------------- hosted tools
+
+    def _open_hosted(self, kind: str, upstream_id: str) -> tuple[_OpenItem, bytes]:
+        """The open hosted call with this id, opened (``output_item.added`` +
+        ``.in_progress``) if it is new."""
+        item = self._hosted.get(upstream_id)
+        if item is not None:
+            return item, b""
+        out = self._close_text_item()
+        item = self._open(kind, "ws" if kind == "web_search_call" else "ig")
+        item.id = upstream_id or item.id
+        self._hosted[upstream_id] = item
+        opened = (
+            web_search_item(item.id, "in_progress")
+            if kind == "web_search_call"
+            else image_generation_item(item.id, None, "in_progress")
+        )
+        out += self._event("response.output_item.added", output_index=item.output_index, item=opened)
+        return item, out + self._status(item, "in_progress")
+
+    def _status(self, item: _OpenItem, status: str) -> bytes:
+        if status in item.statuses:
+            return b""
+        item.statuses.add(status)
+        return self._event(f"response.{item.kind}.{status}", item_id=item.id, output_index=item.output_index)
+
+    def _web_search(self, event: WebSearchProgress) -> bytes:
+        item, out = self._open_hosted("web_search_call", event.id)
+        if event.status == "in_progress":
+            return out
+        out += self._status(item, "searching")
+        if event.status == "searching":
+            return out
+        if event.status == "completed":
+            out += self._status(item, "completed")
+        full = web_search_item(item.id, event.status, event.query, event.sources)
+        return out + self._close_hosted(event.id, full)
+
+    def _image_generation(self, event: ImageGenerationProgress) -> bytes:
+        item, out = self._open_hosted("image_generation_call", event.id)
+        if event.status == "in_progress":
+            return out
+        out += self._status(item, "generating")
+        if event.status == "partial_image":
+            return out + self._event(
+                "response.image_generation_call.partial_image",
+                item_id=item.id,
+                output_index=item.output_index,
+                partial_image_b64=event.partial_image_b64 or "",
+                partial_image_index=event.partial_image_index,
+            )
+        if event.status == "generating":
+            return out
+        if event.status == "completed":
+            out += self._status(item, "completed")
+        full = image_generation_item(item.id, event.call, event.status)
+        return out + self._close_hosted(event.id, full)
+
+    def _close_hosted(self, key: str, full: dict[str, Any]) -> bytes:
+        item = self._hosted.pop(key)
+        self._output[item.output_index] = full
+        return self._event("response.output_item.done", output_index=item.output_index, item=full)
+
+    def _citation(self, citation: UrlCitation) -> bytes:
+        out = self._open_text_item("message")
+        item = self._text_item
+        assert item is not None
+        item.citations.append(citation)
+        return out + self._event(
+            "response.output_text.annotation.added",
+            item_id=item.id,
+            output_index=item.output_index,
+            content_index=0,
+            annotation_index=len(item.citations) - 1,
+            annotation=url_citation(citation),
+        )
+
     def _finish(self, reason: FinishReason) -> bytes:
         self._ended = True
         out = self._close_text_item()
         for index in sorted(self._calls):
             out += self._close_call(index)
+        for key, item in list(self._hosted.items()):
+            # A hosted call the upstream never finished: closed as it stands.
+            if item.kind == "web_search_call":
+                out += self._close_hosted(key, web_search_item(item.id, "incomplete"))
+            else:
+                out += self._close_hosted(key, image_generation_item(item.id, None, "failed"))
         status, incomplete, error = finish_status(reason)
         usage = self._usage or Usage()
         final = self._snapshot(

@@ -21,9 +21,11 @@ from gateway.canonical import (
     Role,
     TextPart,
     ToolChoiceMode,
+    WebSearchCall,
     WebSearchTool,
 )
-from gateway.errors import invalid_request, unsupported_parameter
+from gateway.errors import invalid_request, unsupported_parameter, unsupported_tool
+from gateway.providers.anthropic import search
 from gateway.providers.anthropic.wire import (
     FALLBACK_MAX_TOKENS,
     JSON_TOOL,
@@ -36,6 +38,7 @@ from gateway.providers.anthropic.wire import (
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.content import call_arguments, split_data_url
 from gateway.providers.params import param_name
+from gateway.providers.web_search import tool_param
 from gateway.reasoning_state import redacted_state_for, state_for, unpack
 
 # ----------------------------------------------------------------- request
@@ -209,13 +212,13 @@ def _thinking(req: CanonicalRequest) -> dict[str, Any] | None:
 def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
     tools: list[dict[str, Any]] = []
     for i, tool in enumerate(req.tools):
-        if isinstance(tool, WebSearchTool) and isinstance(tool.options.get("anthropic"), dict):
-            tools.append(dict(tool.options["anthropic"]))  # Anthropic's server tool, from a Messages caller
+        if isinstance(tool, WebSearchTool):
+            tools.append(search.web_search_tool(tool, tool_param(req.dialect, i, tool)))
             continue
         if not isinstance(tool, FunctionTool):
-            kind = type(tool).__name__.removesuffix("Tool").lower()
-            raise unsupported_parameter(
-                f"tools[{i}]", PROVIDER, f"Tool type '{kind}' cannot be served by Anthropic."
+            kind = "image_generation"  # the one hosted tool left
+            raise unsupported_tool(
+                f"tools[{i}]", f"Tool type '{kind}' cannot be served by Anthropic.", provider=PROVIDER
             )
         if tool.name == JSON_TOOL:
             raise invalid_request(
@@ -331,6 +334,9 @@ def _conversation(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dic
         elif isinstance(item, Reasoning):
             block = _reasoning_block(item)
             if block is not None:
+                add("assistant", block)
+        elif isinstance(item, WebSearchCall):
+            for block in search.replay_blocks(item):
                 add("assistant", block)
     return system, turns
 

@@ -8,6 +8,7 @@ import msgspec
 
 from gateway.canonical import (
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
@@ -28,8 +29,11 @@ from gateway.canonical import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    WebSearchCall,
+    WebSearchProgress,
 )
 from gateway.errors import ErrorType, GatewayError
+from gateway.providers.anthropic import search
 from gateway.providers.anthropic.wire import FINISH_REASONS, JSON_TOOL, PROVIDER
 from gateway.providers.errors import classify
 from gateway.sse import SSEParser
@@ -84,10 +88,20 @@ def parse_response(body: bytes) -> CanonicalResponse:
             output.append(Message(role=Role.ASSISTANT, content=list(text)))
             text.clear()
 
+    searches: dict[str, WebSearchCall] = {}
     for block in data["content"]:
         kind = block.get("type")
         if kind == "text":
-            text.append(TextPart(block["text"]))
+            text.append(TextPart(block["text"], citations=search.block_citations(block)))
+        elif search.is_search_use(block):
+            flush()
+            call = search.search_started(block)
+            searches[call.id or ""] = call
+            output.append(call)
+        elif kind == "web_search_tool_result":
+            started = searches.get(str(block.get("tool_use_id")))
+            if started is not None:
+                search.search_finished(started, block)
         elif kind == "tool_use" and block.get("name") == JSON_TOOL:
             json_only = True
             text.append(TextPart(msgspec.json.encode(block.get("input") or {}).decode()))
@@ -138,6 +152,10 @@ class StreamDecoder:
         self._stop_sequence: str | None = None
         self._json_only = False
         self._done = False
+        self._searches: dict[str, WebSearchCall] = {}  # server tool use id -> its search
+        self._search_block: dict[int, tuple[str, list[str]]] = {}  # block index -> (id, input JSON)
+        self._text_offset = 0  # characters of the current message so far (citations index into it)
+        self._cited: dict[int, tuple[int, list[Any]]] = {}  # text block index -> (its start, citations)
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
@@ -207,7 +225,23 @@ class StreamDecoder:
         kind = block.get("type")
         if kind == "text":
             self._blocks[index] = "text"
+            self._cited[index] = (self._text_offset, list(block.get("citations") or []))
+            self._text_offset += len(block.get("text") or "")
             return [TextDelta(block["text"])] if block.get("text") else []
+        if kind != "tool_use" or block.get("name") != JSON_TOOL:
+            self._text_offset = 0  # any other block ends the message the citations index into
+        if search.is_search_use(block):
+            self._blocks[index] = "search"
+            call = search.search_started(block)
+            self._searches[call.id or ""] = call
+            self._search_block[index] = (call.id or "", [])
+            return [WebSearchProgress(id=call.id or "", status="in_progress")]
+        if kind == "web_search_tool_result":
+            found = self._searches.get(str(block.get("tool_use_id")))
+            if found is None:
+                return []
+            call = search.search_finished(found, block)
+            return [WebSearchProgress(call.id or "", call.status, call.query, list(call.sources))]
         if kind == "thinking":
             self._blocks[index] = "thinking"
             return [ReasoningDelta(block["thinking"])] if block.get("thinking") else []
@@ -229,11 +263,22 @@ class StreamDecoder:
         kind = delta.get("type")
         block = self._blocks.get(index)
         if kind == "text_delta":
+            self._text_offset += len(delta["text"])
             return [TextDelta(delta["text"])]
+        if kind == "citations_delta":
+            cited = self._cited.get(index)
+            if cited is not None:
+                cited[1].append(delta.get("citation"))
+            return []
         if kind == "input_json_delta":
             text = delta.get("partial_json") or ""
             if not text:
                 return []
+            if block == "search":
+                self._search_block[index][1].append(text)
+                return []
+            if block == "json":
+                self._text_offset += len(text)
             if block == "json":
                 return [TextDelta(text)]
             if block == "tool":
@@ -247,6 +292,17 @@ class StreamDecoder:
 
     def _block_stop(self, index: int) -> list[Event]:
         block = self._blocks.get(index)
+        if block == "text":
+            start, raw = self._cited.pop(index, (0, []))
+            found = [search.citation(c, start, self._text_offset) for c in raw]
+            return [CitationAdded(c) for c in found if c is not None]
+        if block == "search":
+            call_id, parts = self._search_block.pop(index)
+            call = self._searches[call_id]
+            if parts:
+                call = search.search_started({"id": call_id, "input": msgspec.json.decode("".join(parts))})
+                self._searches[call_id] = call
+            return [WebSearchProgress(id=call_id, status="searching", query=call.query)]
         if block == "thinking":
             return [ReasoningDone(signature=self._signature.get(index), provider=PROVIDER)]
         if block == "tool":

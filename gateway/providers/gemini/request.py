@@ -13,6 +13,8 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationCall,
+    ImageGenerationTool,
     ImagePart,
     Message,
     OutputFormatType,
@@ -21,11 +23,14 @@ from gateway.canonical import (
     Role,
     TextPart,
     ToolChoiceMode,
+    WebSearchTool,
 )
-from gateway.errors import invalid_request, unsupported_parameter
+from gateway.errors import invalid_request, unsupported_parameter, unsupported_tool
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.content import call_arguments, split_data_url
+from gateway.providers.gemini import grounding
 from gateway.providers.params import param_name
+from gateway.providers.web_search import tool_param
 from gateway.reasoning_state import state_for
 
 PROVIDER = "gemini"
@@ -49,6 +54,8 @@ def build_request(
         body["systemInstruction"] = {"parts": system}
     _apply_tools(req, body)
     config = _generation_config(req)
+    if any(isinstance(t, ImageGenerationTool) for t in req.tools):
+        config["responseModalities"] = grounding.image_modalities(req)  # an image model's tool
     if config:
         body["generationConfig"] = config
     action = "streamGenerateContent?alt=sse" if req.stream else "generateContent"
@@ -122,11 +129,18 @@ def _generation_config(req: CanonicalRequest) -> dict[str, Any]:
 
 def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
     declarations: list[dict[str, Any]] = []
+    hosted: list[dict[str, Any]] = []
     for i, tool in enumerate(req.tools):
+        if isinstance(tool, WebSearchTool):
+            hosted.append(grounding.search_tool(tool, tool_param(req.dialect, i, tool)))
+            continue
+        if isinstance(tool, ImageGenerationTool):
+            grounding.refuse_image_options(tool, f"tools[{i}]")
+            continue
         if not isinstance(tool, FunctionTool):
-            kind = type(tool).__name__.removesuffix("Tool").lower()
-            raise unsupported_parameter(
-                f"tools[{i}]", PROVIDER, f"Tool type '{kind}' cannot be served by Gemini."
+            kind = "image_generation"  # the one hosted tool left
+            raise unsupported_tool(
+                f"tools[{i}]", f"Tool type '{kind}' cannot be served by Gemini.", provider=PROVIDER
             )
         decl: dict[str, Any] = {"name": tool.name}
         if tool.description:
@@ -134,8 +148,8 @@ def _apply_tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
         if tool.parameters:
             decl["parametersJsonSchema"] = tool.parameters
         declarations.append(decl)
-    if declarations:
-        body["tools"] = [{"functionDeclarations": declarations}]
+    if declarations or hosted:
+        body["tools"] = ([{"functionDeclarations": declarations}] if declarations else []) + hosted
     tc = req.tool_choice
     if tc is None or not declarations:
         return
@@ -207,6 +221,9 @@ def _contents(req: CanonicalRequest) -> tuple[list[dict[str, Any]], list[dict[st
                     param=param,
                 )
             add("user", {"functionResponse": {"name": name, "response": _tool_response(item)}})
+        elif isinstance(item, ImageGenerationCall) and item.result:
+            # An image the model made, back as its own output (multi-turn editing).
+            add("model", {"inlineData": {"mimeType": grounding.base64_image_type(item), "data": item.result}})
         elif isinstance(item, Reasoning):
             # Thought text is not sent back (Gemini keeps its own); the
             # signature rides on the next model part, where it came from.

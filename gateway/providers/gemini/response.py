@@ -10,10 +10,12 @@ import msgspec
 
 from gateway.canonical import (
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
     FunctionCall,
+    ImageGenerationProgress,
     Item,
     Message,
     Part,
@@ -30,9 +32,11 @@ from gateway.canonical import (
     ToolCallStart,
     Usage,
     UsageEvent,
+    WebSearchProgress,
 )
 from gateway.errors import ErrorType, GatewayError
 from gateway.providers.errors import classify
+from gateway.providers.gemini import grounding
 from gateway.sse import SSEParser
 
 PROVIDER = "gemini"
@@ -95,7 +99,7 @@ def parse_response(body: bytes) -> CanonicalResponse:
     candidate = _candidate(data)
     output: list[Item] = []
     text: list[Part] = []
-    calls = 0
+    calls = images = 0
 
     def flush() -> None:
         if text:
@@ -111,6 +115,11 @@ def parse_response(body: bytes) -> CanonicalResponse:
         if signature:
             flush()
             output.append(Reasoning(signature=signature, provider=PROVIDER))
+        if grounding.is_image(part):
+            flush()
+            output.append(grounding.image_call(response_id, images, part))
+            images += 1
+            continue
         if "functionCall" in part:
             flush()
             call = part["functionCall"]
@@ -125,12 +134,24 @@ def parse_response(body: bytes) -> CanonicalResponse:
         elif isinstance(part.get("text"), str):
             text.append(TextPart(part["text"]))
     flush()
+    usage = usage_from(data.get("usageMetadata"))
+    usage.images = images
+    meta = candidate.get("groundingMetadata")
+    if grounding.is_grounded(meta):
+        usage.web_search_calls = 1  # Google bills grounding per grounded prompt
+        messages = [item for item in output if isinstance(item, Message)]
+        if messages:
+            text_parts = [p for p in messages[0].content if isinstance(p, TextPart)]
+            joined = "".join(p.text for m in messages for p in m.content if isinstance(p, TextPart))
+            if text_parts:
+                text_parts[0].citations = grounding.citations(meta, joined) or None
+        output[:0] = grounding.searches(response_id, meta)
     blocked = not candidate and (data.get("promptFeedback") or {}).get("blockReason")
     return CanonicalResponse(
         id=response_id,
         model=data.get("modelVersion") or "",
         output=output,
-        usage=usage_from(data.get("usageMetadata")),
+        usage=usage,
         finish_reason=FinishReason.CONTENT_FILTER
         if blocked
         else finish_reason(candidate.get("finishReason"), has_calls=calls > 0),
@@ -149,6 +170,9 @@ class StreamDecoder:
         self._finish: Any = None
         self._blocked = False
         self._done = False
+        self._grounding: Any = None  # the last groundingMetadata seen (the final chunk has it whole)
+        self._text: list[str] = []  # the answer's text, which grounding segments index
+        self._images = 0  # inlineData images so far
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
@@ -171,7 +195,14 @@ class StreamDecoder:
             if self._blocked
             else finish_reason(self._finish, has_calls=self._calls > 0)
         )
-        return [*events, UsageEvent(usage_from(self._usage)), Finish(reason)]
+        usage = usage_from(self._usage)
+        usage.images = self._images
+        if grounding.is_grounded(self._grounding):
+            usage.web_search_calls = 1  # Google bills grounding per grounded prompt
+            events.extend(CitationAdded(c) for c in grounding.citations(self._grounding, "".join(self._text)))
+            for call in grounding.searches(self._id, self._grounding):
+                events.append(WebSearchProgress(call.id or "", "completed", call.query, list(call.sources)))
+        return [*events, UsageEvent(usage), Finish(reason)]
 
     def _safe(self, raw: str) -> list[Event]:
         """A malformed event ends the stream with an error instead of an exception."""
@@ -206,6 +237,8 @@ class StreamDecoder:
             events.extend(self._part(part))
         if candidate.get("finishReason"):
             self._finish = candidate["finishReason"]
+        if candidate.get("groundingMetadata"):
+            self._grounding = candidate["groundingMetadata"]
         return events
 
     def _part(self, part: dict[str, Any]) -> list[Event]:
@@ -214,6 +247,14 @@ class StreamDecoder:
             events: list[Event] = [ReasoningDelta(part["text"])] if part.get("text") else []
             return [*events, ReasoningDone(signature=signature, provider=PROVIDER)] if signature else events
         events = [ReasoningDone(signature=signature, provider=PROVIDER)] if signature else []
+        if grounding.is_image(part):
+            image = grounding.image_call(self._id, self._images, part)
+            self._images += 1
+            return [
+                *events,
+                ImageGenerationProgress(id=image.id or "", status="in_progress"),
+                ImageGenerationProgress(id=image.id or "", status="completed", call=image),
+            ]
         if "functionCall" in part:
             call = part["functionCall"]
             index = self._calls
@@ -225,6 +266,7 @@ class StreamDecoder:
                 ToolCallDone(index=index),
             ]
         if part.get("text"):
+            self._text.append(part["text"])
             events.append(TextDelta(part["text"]))
         return events
 

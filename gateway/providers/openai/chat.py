@@ -46,10 +46,12 @@ from gateway.canonical import (
     ToolChoiceMode,
     Usage,
     UsageEvent,
+    WebSearchTool,
 )
-from gateway.errors import ErrorType, GatewayError, unsupported_parameter
+from gateway.errors import ErrorType, GatewayError, unsupported_parameter, unsupported_tool
 from gateway.logprobs import from_chat_choice
 from gateway.providers.openai.wire import usage_from_chat
+from gateway.providers.web_search import tool_param
 from gateway.sse import SSEParser
 
 FINISH_REASONS = {
@@ -81,8 +83,12 @@ def refuse_unsupported(req: CanonicalRequest, provider: str) -> None:
         )
     for i, tool in enumerate(req.tools):
         if not isinstance(tool, FunctionTool):
-            raise unsupported_parameter(
-                f"tools[{i}]", provider, "Only function tools can be sent over Chat Completions."
+            kind = "web_search" if isinstance(tool, WebSearchTool) else "image_generation"
+            raise unsupported_tool(
+                tool_param(req.dialect, i, tool),
+                f"Provider '{provider}' has no hosted '{kind}' tool; only function tools can be sent "
+                "over Chat Completions.",
+                provider=provider,
             )
 
 

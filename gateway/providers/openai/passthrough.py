@@ -6,7 +6,7 @@ read it and to add Junction's fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -14,7 +14,14 @@ import msgspec
 from gateway.canonical import CanonicalRequest, Dialect, Usage
 from gateway.dialects.base import AnswerFields, PassedAnswer
 from gateway.providers.base import PassThrough, UpstreamRequest, UsageHook, read_json_answer
-from gateway.providers.openai.wire import PATHS, auth_headers, usage_from_chat, usage_from_responses
+from gateway.providers.openai.wire import (
+    PATHS,
+    auth_headers,
+    count_chat_search,
+    count_hosted_calls,
+    usage_from_chat,
+    usage_from_responses,
+)
 from gateway.sse import LazyEvent
 
 # Body fields that are Junction's own and never reach an upstream.
@@ -96,12 +103,23 @@ class OpenAIPassThrough:
         )
 
     def read_answer(self, body: bytes) -> PassedAnswer:
-        return read_json_answer(body, self.usage_from)
+        answer = read_json_answer(body, self.usage_from)
+        if (
+            self.dialect is Dialect.RESPONSES
+            and answer.usage is not None
+            and isinstance(answer.decoded, dict)
+        ):
+            count_hosted_calls(answer.usage, answer.decoded.get("output"))  # billed per search / image
+        return answer
 
     def stream(self, req: CanonicalRequest, on_usage: UsageHook) -> MarkedStream:
         if self.dialect is Dialect.RESPONSES:
             return MarkedStream(_responses_rewriter(on_usage))
-        return MarkedStream(_chat_rewriter(on_usage, client_wants_usage=req.include_usage))
+
+        def on_chat_usage(usage: Usage) -> Mapping[str, Any]:
+            return on_usage(count_chat_search(req, usage))  # billed per search
+
+        return MarkedStream(_chat_rewriter(on_chat_usage, client_wants_usage=req.include_usage))
 
 
 def _chat_rewriter(on_usage: UsageHook, *, client_wants_usage: bool) -> Callable[[LazyEvent], bytes | None]:
@@ -129,6 +147,7 @@ def _responses_rewriter(on_usage: UsageHook) -> Callable[[LazyEvent], bytes | No
         usage = usage_from_responses(inner.get("usage"))
         if usage is None:
             return ev.raw
+        count_hosted_calls(usage, inner.get("output"))  # billed per search / image
         fields = AnswerFields.of(on_usage(usage))
         inner["usage"].update(fields.usage)
         inner.update(fields)

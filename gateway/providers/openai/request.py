@@ -28,6 +28,7 @@ from gateway.canonical import (
     FunctionCall,
     FunctionCallOutput,
     FunctionTool,
+    ImageGenerationCall,
     ImageGenerationTool,
     ImagePart,
     Item,
@@ -39,12 +40,14 @@ from gateway.canonical import (
     TextPart,
     Tool,
     ToolChoiceMode,
+    WebSearchCall,
     WebSearchTool,
 )
 from gateway.errors import unsupported_parameter
 from gateway.providers.base import UpstreamRequest
 from gateway.providers.openai.response import KIND, PROVIDER_KIND
 from gateway.providers.openai.wire import auth_headers
+from gateway.providers.web_search import refuse_options, search_options
 from gateway.reasoning_state import state_for
 
 # How each dialect spells the stop parameter, for the refusal to name it.
@@ -109,6 +112,17 @@ def _input_item(item: Item, param: str) -> dict[str, Any] | None:
         }
     if isinstance(item, FunctionCallOutput):
         return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
+    if isinstance(item, WebSearchCall):
+        # OpenAI takes back only the searches it ran; another provider's
+        # search is history whose findings the assistant text already carries.
+        if item.provider != PROVIDER_KIND or not item.id:
+            return None
+        action: dict[str, Any] = {"type": "search", "query": item.query or ""}
+        if item.sources:
+            action["sources"] = [{"type": "url", "url": url} for url in item.sources]
+        return {"type": "web_search_call", "id": item.id, "status": item.status, "action": action}
+    if isinstance(item, ImageGenerationCall):
+        return {"type": "image_generation_call", "id": item.id, "status": item.status, "result": item.result}
     if isinstance(item, Reasoning):
         # Only OpenAI's own encrypted state can be replayed: as it came in a
         # Responses item, or packed by another dialect (``gateway.reasoning_state``).
@@ -132,7 +146,31 @@ def _input_item(item: Item, param: str) -> dict[str, Any] | None:
     raise TypeError(item)
 
 
-def _tool(tool: Tool) -> dict[str, Any]:
+def _web_search_tool(tool: WebSearchTool, param: str) -> dict[str, Any]:
+    options = search_options(tool)
+    if options.anthropic is None:
+        out = dict(tool.options)
+        if options.user_location is not None:
+            # Chat's ``web_search_options.user_location`` nests the fields.
+            out["user_location"] = {"type": "approximate", **options.user_location}
+        return {"type": "web_search", **out}
+    # Anthropic's server tool from a Messages caller: its options in OpenAI's words.
+    refuse_options(
+        options,
+        allowed={"allowed_domains", "user_location"},
+        param=param,
+        provider=KIND,
+        detail="OpenAI's web search takes allowed_domains and user_location only.",
+    )
+    spec: dict[str, Any] = {"type": "web_search"}
+    if options.allowed_domains:
+        spec["filters"] = {"allowed_domains": options.allowed_domains}
+    if options.user_location is not None:
+        spec["user_location"] = {"type": "approximate", **options.user_location}
+    return spec
+
+
+def _tool(tool: Tool, param: str) -> dict[str, Any]:
     if isinstance(tool, FunctionTool):
         return {
             "type": "function",
@@ -143,12 +181,7 @@ def _tool(tool: Tool) -> dict[str, Any]:
             "strict": bool(tool.strict),
         }
     if isinstance(tool, WebSearchTool):
-        options = dict(tool.options)
-        location = options.get("user_location")
-        if isinstance(location, dict) and isinstance(location.get("approximate"), dict):
-            # Chat's ``web_search_options.user_location`` nests the fields.
-            options["user_location"] = {"type": "approximate", **location["approximate"]}
-        return {"type": "web_search", **options}
+        return _web_search_tool(tool, param)
     if isinstance(tool, ImageGenerationTool):
         return {"type": "image_generation", **tool.options}
     raise TypeError(tool)
@@ -173,7 +206,7 @@ def responses_body(req: CanonicalRequest, *, upstream_model: str) -> dict[str, A
     if req.instructions:
         body["instructions"] = req.instructions
     if req.tools:
-        body["tools"] = [_tool(t) for t in req.tools]
+        body["tools"] = [_tool(t, f"tools[{i}]") for i, t in enumerate(req.tools)]
     if req.tool_choice is not None:
         body["tool_choice"] = (
             {"type": "function", "name": req.tool_choice.name}

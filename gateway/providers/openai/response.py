@@ -11,10 +11,13 @@ import msgspec
 from gateway import logprobs
 from gateway.canonical import (
     CanonicalResponse,
+    CitationAdded,
     Event,
     Finish,
     FinishReason,
     FunctionCall,
+    ImageGenerationCall,
+    ImageGenerationProgress,
     Item,
     Message,
     Part,
@@ -29,11 +32,14 @@ from gateway.canonical import (
     ToolCallDelta,
     ToolCallDone,
     ToolCallStart,
+    UrlCitation,
     Usage,
     UsageEvent,
+    WebSearchCall,
+    WebSearchProgress,
 )
 from gateway.errors import ErrorType, GatewayError
-from gateway.providers.openai.wire import usage_from_responses
+from gateway.providers.openai.wire import count_hosted_calls, usage_from_responses
 from gateway.sse import SSEParser
 
 KIND = "openai"
@@ -59,8 +65,13 @@ def output_item(raw: dict[str, Any]) -> Item | None:
         parts: list[Part] = []
         for c in raw.get("content") or []:
             if c.get("type") == "output_text":
+                citations = [x for x in map(citation, c.get("annotations") or []) if x is not None]
                 parts.append(
-                    TextPart(c.get("text") or "", logprobs=logprobs.from_wire(c.get("logprobs")) or None)
+                    TextPart(
+                        c.get("text") or "",
+                        logprobs=logprobs.from_wire(c.get("logprobs")) or None,
+                        citations=citations or None,
+                    )
                 )
             elif c.get("type") == "refusal":
                 parts.append(TextPart(c.get("refusal") or ""))
@@ -78,17 +89,58 @@ def output_item(raw: dict[str, Any]) -> Item | None:
         return FunctionCall(
             call_id=raw["call_id"], name=raw["name"], arguments=raw.get("arguments") or "", id=raw.get("id")
         )
-    return None  # hosted tool calls: counted in usage below
+    if kind == "web_search_call":
+        return web_search_call(raw)
+    if kind == "image_generation_call":
+        return image_generation_call(raw)
+    return None  # other hosted tool calls are not requested by Junction
+
+
+def citation(raw: Any) -> UrlCitation | None:
+    if not isinstance(raw, dict) or raw.get("type") != "url_citation":
+        return None
+    return UrlCitation(
+        url=str(raw.get("url") or ""),
+        title=str(raw.get("title") or ""),
+        start_index=int(raw.get("start_index") or 0),
+        end_index=int(raw.get("end_index") or 0),
+    )
+
+
+def web_search_call(raw: dict[str, Any]) -> WebSearchCall:
+    found = raw.get("action")
+    action: dict[str, Any] = found if isinstance(found, dict) else {}
+    queries = action.get("queries") if isinstance(action.get("queries"), list) else []
+    query = action.get("query") or (queries[0] if queries else None)
+    sources = [str(s["url"]) for s in action.get("sources") or [] if isinstance(s, dict) and s.get("url")]
+    if action.get("type") in ("open_page", "find_in_page") and action.get("url"):
+        sources = [action["url"]]
+    return WebSearchCall(
+        id=raw.get("id"),
+        status=str(raw.get("status") or "completed"),
+        query=str(query) if query else None,
+        sources=sources,
+        provider=PROVIDER_KIND,
+    )
+
+
+def image_generation_call(raw: dict[str, Any]) -> ImageGenerationCall:
+    fmt = raw.get("output_format")
+    return ImageGenerationCall(
+        id=raw.get("id"),
+        status=str(raw.get("status") or "completed"),
+        result=raw.get("result"),
+        mime=f"image/{fmt}" if fmt in ("png", "jpeg", "webp") else "image/png",
+        revised_prompt=raw.get("revised_prompt"),
+        size=raw.get("size"),
+        quality=raw.get("quality"),
+        output_format=fmt,
+        background=raw.get("background"),
+    )
 
 
 def usage_of(response: dict[str, Any]) -> Usage:
-    usage = usage_from_responses(response.get("usage")) or Usage()
-    for raw in response.get("output") or []:
-        if raw.get("type") == "web_search_call":
-            usage.web_search_calls += 1
-        elif raw.get("type") == "image_generation_call":
-            usage.images += 1
-    return usage
+    return count_hosted_calls(usage_from_responses(response.get("usage")) or Usage(), response.get("output"))
 
 
 def parse_response(body: bytes) -> CanonicalResponse:
@@ -181,6 +233,26 @@ class StreamDecoder:
                 events.append(
                     ToolCallStart(index=index, call_id=item.get("call_id") or "", name=item.get("name") or "")
                 )
+        elif kind in ("response.web_search_call.in_progress", "response.web_search_call.searching"):
+            status = kind.rsplit(".", 1)[1]
+            events.append(WebSearchProgress(id=str(data.get("item_id") or ""), status=status))
+        elif kind == "response.output_text.annotation.added":
+            found = citation(data.get("annotation"))
+            if found is not None:
+                events.append(CitationAdded(found))
+        elif kind in (
+            "response.image_generation_call.in_progress",
+            "response.image_generation_call.generating",
+            "response.image_generation_call.partial_image",
+        ):
+            events.append(
+                ImageGenerationProgress(
+                    id=str(data.get("item_id") or ""),
+                    status=kind.rsplit(".", 1)[1],
+                    partial_image_b64=data.get("partial_image_b64"),
+                    partial_image_index=int(data.get("partial_image_index") or 0),
+                )
+            )
         elif kind == "response.function_call_arguments.delta":
             known = self._calls.get(self._call_key(data))
             if known is not None and data.get("delta"):
@@ -212,6 +284,16 @@ class StreamDecoder:
             if index not in self._args_seen and item.get("arguments"):
                 events.append(ToolCallDelta(index=index, arguments=item["arguments"]))
             events.append(ToolCallDone(index=index))
+        elif item.get("type") == "web_search_call":
+            call = web_search_call(item)
+            events.append(
+                WebSearchProgress(
+                    id=call.id or "", status=call.status, query=call.query, sources=call.sources
+                )
+            )
+        elif item.get("type") == "image_generation_call":
+            image = image_generation_call(item)
+            events.append(ImageGenerationProgress(id=image.id or "", status=image.status, call=image))
         elif item.get("type") == "reasoning":
             events.append(
                 ReasoningDone(

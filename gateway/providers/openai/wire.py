@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.canonical import Dialect, Usage
+from gateway.canonical import CanonicalRequest, Dialect, Usage, WebSearchTool
 from gateway.errors import GatewayError
 from gateway.providers.errors import classify
 
@@ -53,6 +53,26 @@ def usage_from_responses(usage: Any) -> Usage | None:
         output_tokens=_int(usage, "output_tokens"),
         reasoning_tokens=_int(usage, "output_tokens_details", "reasoning_tokens"),
     )
+
+
+def count_hosted_calls(usage: Usage, output: Any) -> Usage:
+    """Add the hosted tool calls a Responses ``output`` list holds (billed per
+    call: ``web_search_call``, ``image_generation_call``) to ``usage``."""
+    for raw in output if isinstance(output, list) else []:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "web_search_call":
+            usage.web_search_calls += 1
+        elif kind == "image_generation_call" and raw.get("status") != "failed":
+            usage.images += 1
+    return usage
+
+
+def count_chat_search(req: CanonicalRequest, usage: Usage) -> Usage:
+    """A chat answer to ``web_search_options`` reports no search count, but
+    OpenAI's search models search on every such call (and bill it): one."""
+    if req.dialect is Dialect.CHAT and not usage.web_search_calls:
+        usage.web_search_calls = int(any(isinstance(t, WebSearchTool) for t in req.tools))
+    return usage
 
 
 def map_error(*, status: int, body: bytes, headers: dict[str, str], provider: str) -> GatewayError:

@@ -471,4 +471,4 @@ def test_anthropic_web_search_server_tool_reaches_anthropic_whole():
     assert json.loads(upstream.body)["tools"] == [tool]
     with pytest.raises(GatewayError) as info:
         gemini_wire.build_request(req, upstream_model="g", base_url="https://g", api_key="k")
-    assert info.value.param == "tools[0]"
+    assert (info.value.param, info.value.code) == ("tools[0].max_uses", "unsupported_parameter")

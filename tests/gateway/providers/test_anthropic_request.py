@@ -266,7 +266,7 @@ def test_anthropic_beta_header_is_forwarded():
         ({"logprobs": True}, "logprobs"),
         ({"logprobs": True, "top_logprobs": 3}, "logprobs"),
         ({"temperature": 1.5}, "temperature"),
-        ({"web_search_options": {}}, "tools[0]"),
+        ({"web_search_options": {"search_context_size": "high"}}, "web_search_options.search_context_size"),
         ({"reasoning_effort": "xhigh"}, "reasoning_effort"),
         ({"reasoning_effort": "low", "max_tokens": 1000}, "max_completion_tokens"),
         ({"response_format": {"type": "json_object"}, "tools": [TOOL]}, "response_format"),

@@ -179,7 +179,7 @@ def test_thought_signature_rides_on_the_next_model_part():
         ({"n": 2}, "n"),
         ({"n": 2, "stream": True}, "n"),
         ({"tools": [TOOL], "parallel_tool_calls": False}, "parallel_tool_calls"),
-        ({"web_search_options": {}}, "tools[0]"),
+        ({"web_search_options": {"search_context_size": "high"}}, "web_search_options.search_context_size"),
         ({"reasoning_effort": "xhigh"}, "reasoning_effort"),
         ({"stop": ["a", "b", "c", "d", "e", "f"]}, "stop"),
     ],
