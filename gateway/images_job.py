@@ -106,6 +106,8 @@ def run_job(*, job_id: str, payload: dict[str, Any], loop: asyncio.AbstractEvent
         image_job_finish(job_id=job_id, result=result)
     else:
         body = msgspec.json.decode(images_dialect.encode_error(error, call.ctx.request_id))
+        if error.retry_after and isinstance(body.get("error"), dict):
+            body["error"]["retry_after"] = error.retry_after  # the view sends it as Retry-After
         image_job_finish(job_id=job_id, result=None, error=body, error_status=error.status)
     try:
         async_to_sync(publisher.publish)({"type": "image.done", "job_id": job_id})

@@ -293,6 +293,9 @@ async def _answer(request: HttpRequest, job: ImageJob) -> HttpResponse:
     cost = body.get("cost")
     if status == 200 and cost is not None:
         response["x-junction-cost"] = str(cost)
+    error = body.get("error")
+    if isinstance(error, dict) and error.get("retry_after"):
+        response["retry-after"] = str(error["retry_after"])  # a rate limit the job met (429)
     return response
 
 

@@ -275,3 +275,14 @@ def test_models_show_image_prices(client, fake_openai):
     model = client.models.retrieve("gpt-image-1")
     prices = (model.model_extra or {})["pricing"]["images"]
     assert prices["high"]["1536x1024"] == "0.25" and prices["low"]["1024x1024"] == "0.011"
+
+
+def test_rate_limit_is_429_with_retry_after(client, fake_openai, api_key):
+    from billing.models import KeyLimits
+
+    KeyLimits.objects.create(api_key_id=api_key.pk, rpm_limit=1)
+    client.images.generate(model="gpt-image-1", prompt="one")
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.images.generate(model="gpt-image-1", prompt="two")
+    assert int(caught.value.response.headers["retry-after"]) >= 1
+    assert len(fake_openai.requests) == 1
