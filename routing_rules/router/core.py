@@ -19,6 +19,8 @@ from routing_rules.router.rules import ActionType, CompiledRule, evaluate_rules,
 from routing_rules.router.scoring import DeploymentStats, score_deployments
 
 NO_ELIGIBLE = "No eligible providers available for this request."
+UPSTREAMS_FAILING = "Every provider that serves this model is failing right now; retry shortly."
+CIRCUIT_OPEN = "circuit open"
 ROUTE_HEADER = "x-junction-route"
 # Excluded deployments listed one by one in the trace (auto pools can be large).
 TRACE_EXCLUDED_LIMIT = 12
@@ -145,7 +147,7 @@ def exclusion_reason(
     if not is_configured(d):
         return "provider not configured"
     if is_open(d):
-        return "circuit open"
+        return CIRCUIT_OPEN
     return None
 
 
@@ -203,6 +205,7 @@ def route(
 
     targets = _targets(request.model, terminal, outcome.fallbacks_rule, outcome.fallbacks, roll)
     seen: set[int] = set()
+    reasons: set[str] = set()  # why deployments were left out, over every step
     for target in targets:
         resolved = resolve(target.name, catalog, needs=features.needs)
         step: dict[str, Any] = {"step": "target", "target": target.name, "source": target.source}
@@ -254,6 +257,7 @@ def route(
                 eligible.append(d)
             else:
                 excluded.append({"deployment": label(d), "reason": reason})
+                reasons.add(reason)
         step["eligible"] = len(eligible)
         if excluded:
             step["excluded"] = excluded[:TRACE_EXCLUDED_LIMIT]
@@ -286,12 +290,19 @@ def route(
     decision.header = f"{rule_summary}{mode_part}; candidates={shown}"
     decision.trace.append({"step": "candidates", "candidates": [label(d) for d in decision.candidates]})
     if not decision.candidates:
-        raise _error(
-            decision,
-            GatewayError(ErrorType.ROUTING, NO_ELIGIBLE, param="model", code="no_eligible_provider"),
-            decision.header,
-        )
+        raise _error(decision, _nothing_eligible(reasons), decision.header)
     return decision
+
+
+def _nothing_eligible(reasons: set[str]) -> GatewayError:
+    """422 when the request can't be served as asked; 503 (which the SDKs
+    retry) when every deployment that could serve it is only held back by an
+    open circuit: the upstreams are failing, not the request."""
+    if reasons == {CIRCUIT_OPEN}:
+        return GatewayError(
+            ErrorType.UPSTREAM, UPSTREAMS_FAILING, status=503, param="model", code="upstreams_unavailable"
+        )
+    return GatewayError(ErrorType.ROUTING, NO_ELIGIBLE, param="model", code="no_eligible_provider")
 
 
 def _targets(

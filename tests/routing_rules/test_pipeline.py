@@ -116,8 +116,10 @@ def test_a_byok_key_failures_open_a_breaker_for_that_key_alone(
     raw = client.chat.completions.with_raw_response.create(model="openai:gpt-4o-mini", messages=HI)
     assert raw.parse().model_extra["provider"] == "openai"
     assert raw.headers["x-junction-route"].endswith("candidates=openai/gpt-4o-mini")
-    with pytest.raises(openai.UnprocessableEntityError):  # B: still skipped for its key
+    with pytest.raises(openai.InternalServerError) as exc:  # B: still skipped for its key
         tenant_b.chat.completions.create(model="openai:gpt-4o-mini", messages=HI)
+    # Only an open circuit held it back: a 503 the SDKs retry, not a 422 about the request.
+    assert exc.value.status_code == 503 and exc.value.body["code"] == "upstreams_unavailable"
 
 
 def test_rule_trace_lands_on_the_log_and_the_header(client, upstreams, workspace):

@@ -187,6 +187,21 @@ def test_open_circuits_are_skipped_and_traced():
     assert {"deployment": "openai/gpt-4o-mini", "reason": "circuit open"} in decision.trace[0]["excluded"]
 
 
+def test_every_deployment_behind_an_open_circuit_is_503_not_422():
+    with pytest.raises(GatewayError) as exc:
+        route(chat_request("gpt-4o-mini"), CAT, is_configured=everyone, is_open=lambda d: True)
+    assert exc.value.status == 503 and exc.value.code == "upstreams_unavailable"
+    # One deployment left out for another reason: the request itself can't be served as asked.
+    with pytest.raises(GatewayError) as exc:
+        route(
+            chat_request("gpt-4o-mini"),
+            CAT,
+            is_configured=lambda d: d.provider.slug == "openai",
+            is_open=lambda d: True,
+        )
+    assert exc.value.status == 422 and exc.value.code == "no_eligible_provider"
+
+
 def test_nothing_configured_is_422_routing_error():
     with pytest.raises(GatewayError) as exc:
         route(chat_request("gpt-4o-mini"), CAT, is_configured=lambda d: False)
