@@ -25,6 +25,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PATH = "/ws/console/logs/"
 
 
+@pytest.fixture(autouse=True)
+async def consumers_ended():
+    """End what a test's consumers left running before its event loop closes.
+
+    A consumer's channel-layer receive is a blocking Redis BRPOP; a cancellation
+    that lands at the wrong moment of it is swallowed by redis-py (redis/redis-py
+    #2028) and the receive loops on, so the loop's one cancel at teardown waited
+    forever (twice in a PostgreSQL + Redis pass). Cancel again until they end."""
+    yield
+    for _ in range(10):
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=0.5)
+
+
 def session_cookie(workspace, *, also=None, current=None) -> bytes:
     user = UserFactory()
     MembershipFactory(workspace=workspace, user=user, role=Role.MEMBER)
